@@ -1,0 +1,1 @@
+"""hallgw daemon: everything that touches the world (links, devices, gRPC, logs)."""

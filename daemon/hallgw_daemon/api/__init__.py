@@ -1,0 +1,1 @@
+"""The gRPC API (``hallgw.v1``): servicers, interceptors, error mapping, health and reflection."""

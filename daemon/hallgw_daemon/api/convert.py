@@ -1,0 +1,215 @@
+"""Domain objects to protobuf messages (and the few enums back)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Final
+
+from google.protobuf import duration_pb2, timestamp_pb2
+from hallgw_api.v1 import device_pb2, device_service_pb2, idcard_pb2
+from hallgw_protocols.idcard_sam import (
+    LONG_TERM,
+    NATION,
+    SEX,
+    CardType,
+    ForeignPermanentResidentCard2017,
+    ForeignPermanentResidentCard2023,
+    ResidencePermitHMT,
+    ResidentCard,
+)
+
+from hallgw_daemon.core.errors import InvalidRequestError
+from hallgw_daemon.core.events import Event, Finished, LinkFault, Progress, StateChanged
+from hallgw_daemon.core.model import Action, AdminState, DeviceKind, DeviceSnapshot, OperState
+from hallgw_daemon.drivers.base import Direction, TraceRecord
+from hallgw_daemon.drivers.idcard import CardResult
+
+KIND_TO_PB: Final = {DeviceKind.IDCARD_READER: device_pb2.DEVICE_KIND_IDCARD_READER}
+KIND_FROM_PB: Final = {v: k for k, v in KIND_TO_PB.items()}
+ADMIN_TO_PB: Final = {
+    AdminState.ENABLED: device_pb2.ADMIN_STATE_ENABLED,
+    AdminState.DISABLED: device_pb2.ADMIN_STATE_DISABLED,
+    AdminState.MAINTENANCE: device_pb2.ADMIN_STATE_MAINTENANCE,
+}
+ADMIN_FROM_PB: Final = {v: k for k, v in ADMIN_TO_PB.items()}
+OPER_TO_PB: Final = {
+    OperState.OFFLINE: device_pb2.OPER_STATE_OFFLINE,
+    OperState.CONNECTING: device_pb2.OPER_STATE_CONNECTING,
+    OperState.ONLINE: device_pb2.OPER_STATE_ONLINE,
+    OperState.BUSY: device_pb2.OPER_STATE_BUSY,
+    OperState.ERROR: device_pb2.OPER_STATE_ERROR,
+}
+ACTION_TO_PB: Final = {
+    Action.NONE: device_pb2.ACTION_REQUIRED_NONE,
+    Action.RETRY: device_pb2.ACTION_REQUIRED_RETRY,
+    Action.RESET: device_pb2.ACTION_REQUIRED_RESET,
+    Action.STAFF: device_pb2.ACTION_REQUIRED_STAFF,
+    Action.ENGINEER: device_pb2.ACTION_REQUIRED_ENGINEER,
+}
+CARD_TYPE_TO_PB: Final = {
+    CardType.RESIDENT: idcard_pb2.CARD_TYPE_RESIDENT_ID,
+    CardType.FOREIGN_PERMANENT_2017: idcard_pb2.CARD_TYPE_FOREIGN_PERMANENT_RESIDENT_2017,
+    CardType.FOREIGN_PERMANENT_2023: idcard_pb2.CARD_TYPE_FOREIGN_PERMANENT_RESIDENT_2023,
+    CardType.HMT_RESIDENCE_PERMIT: idcard_pb2.CARD_TYPE_HMT_RESIDENCE_PERMIT,
+}
+
+
+def timestamp(value: dt.datetime) -> timestamp_pb2.Timestamp:
+    ts = timestamp_pb2.Timestamp()
+    ts.FromDatetime(value)
+    return ts
+
+
+def duration(value: dt.timedelta) -> duration_pb2.Duration:
+    d = duration_pb2.Duration()
+    d.FromTimedelta(value)
+    return d
+
+
+def device(snap: DeviceSnapshot) -> device_pb2.Device:
+    msg = device_pb2.Device(
+        device_id=snap.device_id,
+        kind=KIND_TO_PB[snap.kind],
+        station_id=snap.station_id or "",
+        name=snap.name,
+        admin_state=ADMIN_TO_PB[snap.admin_state],
+        oper_state=OPER_TO_PB[snap.oper_state],
+        oper_state_since=timestamp(snap.oper_since),
+        admin_state_since=timestamp(snap.admin_since),
+        admin_reason=snap.admin_reason,
+        link=snap.link,
+        identity=dict(snap.identity),
+        counters=device_pb2.DeviceCounters(
+            commands_ok=snap.counters.commands_ok,
+            commands_failed=snap.counters.commands_failed,
+            link_errors=snap.counters.link_errors,
+            reconnects=snap.counters.reconnects,
+            probe_failures=snap.counters.probe_failures,
+            queue_depth=snap.counters.queue_depth,
+        ),
+    )
+    if snap.last_error is not None:
+        msg.last_error.CopyFrom(
+            device_pb2.DeviceError(
+                reason=snap.last_error.reason,
+                message=snap.last_error.message,
+                action=ACTION_TO_PB[snap.last_error.action],
+                time=timestamp(snap.last_error.time),
+            )
+        )
+    return msg
+
+
+def event(ev: Event) -> device_pb2.DeviceEvent:
+    msg = device_pb2.DeviceEvent(
+        sequence=ev.sequence,
+        time=timestamp(ev.time),
+        device_id=ev.device_id,
+        station_id=ev.station_id or "",
+        request_id=ev.request_id,
+    )
+    p = ev.payload
+    if isinstance(p, StateChanged):
+        msg.state_changed.device.CopyFrom(device(p.device))
+    elif isinstance(p, Progress):
+        msg.progress.CopyFrom(device_pb2.CommandProgress(stage=p.stage, message=p.message))
+    elif isinstance(p, Finished):
+        msg.finished.CopyFrom(
+            device_pb2.CommandFinished(operation=p.operation, ok=p.ok, reason=p.reason, duration=duration(p.duration))
+        )
+    elif isinstance(p, LinkFault):
+        msg.link_fault.CopyFrom(device_pb2.LinkFault(message=p.message, discarded_bytes=p.discarded_bytes))
+    return msg
+
+
+def trace(rec: TraceRecord) -> device_service_pb2.TraceFramesResponse:
+    return device_service_pb2.TraceFramesResponse(
+        time=timestamp(rec.time),
+        direction=device_service_pb2.FRAME_DIRECTION_TO_DEVICE
+        if rec.direction is Direction.TO_DEVICE
+        else device_service_pb2.FRAME_DIRECTION_FROM_DEVICE,
+        summary=rec.summary,
+        data=rec.data,
+        masked=rec.masked,
+        length=rec.length,
+        error=rec.error,
+    )
+
+
+def admin_state(value: int) -> AdminState:
+    try:
+        return ADMIN_FROM_PB[value]  # type: ignore[index]
+    except KeyError:
+        raise InvalidRequestError("admin_state must be ENABLED, DISABLED or MAINTENANCE") from None
+
+
+def kind(value: int) -> DeviceKind:
+    try:
+        return KIND_FROM_PB[value]  # type: ignore[index]
+    except KeyError:
+        raise InvalidRequestError("station.kind must name a device kind this gateway has") from None
+
+
+# -- identity cards ----------------------------------------------------------------------
+def _date(text: str) -> device_pb2.Date:
+    return device_pb2.Date(year=int(text[:4]), month=int(text[4:6]), day=int(text[6:8]))
+
+
+def _coded(code: str, table: dict[str, tuple[str, str]]) -> device_pb2.CodedValue:
+    zh, en = table.get(code, ("", "unlisted"))
+    return device_pb2.CodedValue(code=code, name=en, name_zh=zh)
+
+
+def _validity(valid_from: str, valid_until: str) -> idcard_pb2.Validity:
+    v = idcard_pb2.Validity(valid_from=_date(valid_from))
+    if valid_until == LONG_TERM:
+        v.long_term = True
+    else:
+        v.valid_until.CopyFrom(_date(valid_until))
+    return v
+
+
+def identity_card(result: CardResult) -> idcard_pb2.IdentityCard:
+    c = result.card
+    msg = idcard_pb2.IdentityCard(
+        card_type=CARD_TYPE_TO_PB[c.card_type],
+        photo=idcard_pb2.CardPhoto(format=idcard_pb2.PHOTO_FORMAT_WLT, data=result.photo_wlt),
+    )
+    if result.decoded_photo is not None:
+        msg.decoded_photo.CopyFrom(idcard_pb2.CardPhoto(format=idcard_pb2.PHOTO_FORMAT_BMP, data=result.decoded_photo))
+    if isinstance(c, ResidentCard):
+        msg.resident_id.CopyFrom(
+            idcard_pb2.ResidentIdFields(
+                name=c.name, sex=_coded(c.sex_code, SEX), nation=_coded(c.nation_code, NATION),
+                birth_date=_date(c.birth_date), address=c.address, id_number=c.id_number,
+                issuing_authority=c.issuing_authority, validity=_validity(c.valid_from, c.valid_until),
+            )  # fmt: skip
+        )
+    elif isinstance(c, ResidencePermitHMT):
+        msg.hmt_residence_permit.CopyFrom(
+            idcard_pb2.HmtResidencePermitFields(
+                name=c.name, sex=_coded(c.sex_code, SEX), birth_date=_date(c.birth_date), address=c.address,
+                id_number=c.id_number, issuing_authority=c.issuing_authority,
+                validity=_validity(c.valid_from, c.valid_until), travel_permit_number=c.travel_permit_number,
+                issue_count=c.issue_count,
+            )  # fmt: skip
+        )
+    elif isinstance(c, ForeignPermanentResidentCard2017):
+        msg.foreign_permanent_resident.CopyFrom(
+            idcard_pb2.ForeignPermanentResidentFields(
+                english_name=c.english_name, chinese_name=c.chinese_name, sex=_coded(c.sex_code, SEX),
+                birth_date=_date(c.birth_date), card_number=c.card_number, nationality=c.nationality,
+                validity=_validity(c.valid_from, c.valid_until), card_version=c.card_version,
+                authority_code=c.authority_code,
+            )  # fmt: skip
+        )
+    elif isinstance(c, ForeignPermanentResidentCard2023):
+        msg.foreign_permanent_resident.CopyFrom(
+            idcard_pb2.ForeignPermanentResidentFields(
+                english_name=c.english_name, chinese_name=c.chinese_name, sex=_coded(c.sex_code, SEX),
+                birth_date=_date(c.birth_date), card_number=c.card_number, nationality=c.nationality,
+                validity=_validity(c.valid_from, c.valid_until), renewal_count=c.renewal_count,
+                previous_card_link=c.previous_card_link,
+            )  # fmt: skip
+        )
+    return msg

@@ -1,0 +1,46 @@
+"""Domain errors to gRPC statuses, in one place (AIP-193: code, message, ErrorInfo)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from hallgw_daemon.core.errors import GatewayError
+
+DOMAIN: Final = "hallgw.gateway"
+
+STATUS_OF_REASON: Final[dict[str, grpc.StatusCode]] = {
+    "UNKNOWN_DEVICE": grpc.StatusCode.NOT_FOUND,
+    "INVALID_REQUEST": grpc.StatusCode.INVALID_ARGUMENT,
+    "DEVICE_OFFLINE": grpc.StatusCode.UNAVAILABLE,
+    "DEVICE_DISABLED": grpc.StatusCode.FAILED_PRECONDITION,
+    "DEVICE_BUSY": grpc.StatusCode.RESOURCE_EXHAUSTED,
+    "NO_CARD": grpc.StatusCode.FAILED_PRECONDITION,
+    "CARD_READ_FAILED": grpc.StatusCode.ABORTED,
+    "SAM_FAULT": grpc.StatusCode.FAILED_PRECONDITION,
+    "DEVICE_PROTOCOL_ERROR": grpc.StatusCode.UNAVAILABLE,
+    "DEVICE_TIMEOUT": grpc.StatusCode.DEADLINE_EXCEEDED,
+    "DEADLINE_EXCEEDED": grpc.StatusCode.DEADLINE_EXCEEDED,
+    "CANCELLED": grpc.StatusCode.CANCELLED,
+    "INTERNAL": grpc.StatusCode.INTERNAL,
+    "UNSUPPORTED_CARD": grpc.StatusCode.FAILED_PRECONDITION,
+}
+"""Every reason code and its status; docs/api.md lists the same table (a test checks)."""
+
+
+def to_rpc_status(err: GatewayError) -> grpc.Status:
+    """The rich status for ``err``: code, message, and ErrorInfo(reason, action, device_id)."""
+    code = STATUS_OF_REASON.get(err.reason, grpc.StatusCode.INTERNAL)
+    metadata = {"action": err.action.name}
+    if err.device_id:
+        metadata["device_id"] = err.device_id
+    info = error_details_pb2.ErrorInfo(reason=err.reason, domain=DOMAIN, metadata=metadata)
+    detail = any_pb2.Any()
+    detail.Pack(info)
+    status = status_pb2.Status(code=getattr(code_pb2, code.name), message=err.message, details=[detail])
+    result: grpc.Status = rpc_status.to_status(status)
+    return result

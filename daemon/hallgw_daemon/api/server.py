@@ -1,0 +1,54 @@
+"""The gRPC server: servicers, interceptors, health per device kind, reflection."""
+
+from __future__ import annotations
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1.health import aio as health_aio
+from grpc_reflection.v1alpha import reflection
+from hallgw_api.v1 import device_service_pb2, device_service_pb2_grpc, idcard_pb2, idcard_pb2_grpc
+
+from hallgw_daemon.api.interceptors import ServerInterceptor
+from hallgw_daemon.api.services import DeviceService, IdCardService
+from hallgw_daemon.core.model import DeviceKind, OperState
+from hallgw_daemon.supervisor import DeviceRegistry
+
+SERVICE_NAMES = (
+    device_service_pb2.DESCRIPTOR.services_by_name["DeviceService"].full_name,
+    idcard_pb2.DESCRIPTOR.services_by_name["IdCardService"].full_name,
+)
+KIND_SERVICE = {DeviceKind.IDCARD_READER: SERVICE_NAMES[1]}
+
+
+class ApiServer:
+    """Owns the grpc.aio server and its health servicer."""
+
+    def __init__(self, registry: DeviceRegistry, listen: str) -> None:
+        self.registry = registry
+        self.server = grpc.aio.server(interceptors=[ServerInterceptor()])
+        device_service_pb2_grpc.add_DeviceServiceServicer_to_server(DeviceService(registry), self.server)
+        idcard_pb2_grpc.add_IdCardServiceServicer_to_server(IdCardService(registry), self.server)
+        self.health = health_aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        reflection.enable_server_reflection((*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                                             reflection.SERVICE_NAME), self.server)  # fmt: skip
+        self.port = self.server.add_insecure_port(listen)
+        if self.port == 0:
+            raise OSError(f"cannot listen on {listen}")
+
+    async def start(self) -> None:
+        await self.server.start()
+        await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
+        await self.update_health()
+
+    async def update_health(self) -> None:
+        """Per device kind: SERVING while at least one device of the kind is usable."""
+        for kind, service in KIND_SERVICE.items():
+            devices = [d for d in self.registry.list() if d.kind is kind]
+            usable = any(d.oper_state in (OperState.ONLINE, OperState.BUSY) for d in devices)
+            status = health_pb2.HealthCheckResponse.SERVING if usable else health_pb2.HealthCheckResponse.NOT_SERVING
+            await self.health.set(service, status)
+
+    async def stop(self, grace: float) -> None:
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace)

@@ -1,0 +1,166 @@
+"""The servicers of ``hallgw.v1``: DeviceService and IdCardService."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Final
+
+import grpc
+from hallgw_api.v1 import device_pb2, device_service_pb2, device_service_pb2_grpc, idcard_pb2, idcard_pb2_grpc
+
+from hallgw_daemon.api import convert
+from hallgw_daemon.core.errors import InvalidRequestError
+from hallgw_daemon.core.events import Event, StateChanged
+from hallgw_daemon.core.model import AdminState, DeviceKind
+from hallgw_daemon.drivers.base import TraceRecord
+from hallgw_daemon.drivers.idcard import CardResult, IdCardReaderDriver
+from hallgw_daemon.supervisor import DeviceRegistry, ManagedDevice
+
+DEFAULT_CARD_WAIT: Final = 10.0
+"""Card wait when the call has neither card_wait nor a deadline."""
+DEADLINE_MARGIN: Final = 0.25
+"""Answer this long before the caller's deadline, so the caller gets our reason, not its own timeout."""
+MAX_REQUEST_ID: Final = 128
+TRACE_QUEUE: Final = 512
+
+
+def resolve(registry: DeviceRegistry, ref: device_pb2.DeviceRef, *, default_kind: DeviceKind | None = None) -> ManagedDevice:
+    """The device a DeviceRef names."""
+    which = ref.WhichOneof("target")
+    if which == "device_id":
+        return registry.get(ref.device_id)
+    if which == "station":
+        if not ref.station.station_id:
+            raise InvalidRequestError("device.station.station_id is empty")
+        kind = (
+            default_kind
+            if ref.station.kind == device_pb2.DEVICE_KIND_UNSPECIFIED and default_kind
+            else convert.kind(ref.station.kind)
+        )
+        return registry.at_station(ref.station.station_id, kind)
+    raise InvalidRequestError("device must be set: a device_id or a station")
+
+
+def check_request_id(request_id: str) -> None:
+    if len(request_id) > MAX_REQUEST_ID or not request_id.isprintable():
+        raise InvalidRequestError(f"request_id must be printable and at most {MAX_REQUEST_ID} characters")
+
+
+class DeviceService(device_service_pb2_grpc.DeviceServiceServicer):
+    """Inventory, admin state, live events and frame traces."""
+
+    def __init__(self, registry: DeviceRegistry) -> None:
+        self.registry = registry
+
+    async def ListDevices(
+        self, request: device_service_pb2.ListDevicesRequest, context: grpc.aio.ServicerContext
+    ) -> device_service_pb2.ListDevicesResponse:
+        kinds = {convert.kind(k) for k in request.kinds}
+        stations = set(request.station_ids)
+        devices = [
+            convert.device(d.snapshot())
+            for d in self.registry.list()
+            if (not kinds or d.kind in kinds) and (not stations or d.station in stations)
+        ]
+        return device_service_pb2.ListDevicesResponse(devices=devices)
+
+    async def GetDevice(
+        self, request: device_service_pb2.GetDeviceRequest, context: grpc.aio.ServicerContext
+    ) -> device_service_pb2.GetDeviceResponse:
+        dev = resolve(self.registry, request.device)
+        return device_service_pb2.GetDeviceResponse(device=convert.device(dev.snapshot()))
+
+    async def SetAdminState(
+        self, request: device_service_pb2.SetAdminStateRequest, context: grpc.aio.ServicerContext
+    ) -> device_service_pb2.SetAdminStateResponse:
+        dev = resolve(self.registry, request.device)
+        state = convert.admin_state(request.admin_state)
+        check_request_id(request.request_id)
+        reason = request.reason.strip()
+        if state is not AdminState.ENABLED and not reason:
+            raise InvalidRequestError("reason is required to disable a device or put it into maintenance")
+        if len(reason) > 500:
+            raise InvalidRequestError("reason must be at most 500 characters")
+        snap = dev.set_admin(state, reason, request_id=request.request_id)
+        return device_service_pb2.SetAdminStateResponse(device=convert.device(snap))
+
+    async def WatchEvents(
+        self, request: device_service_pb2.WatchEventsRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[device_service_pb2.WatchEventsResponse]:
+        for device_id in request.device_ids:
+            self.registry.get(device_id)  # unknown ids are an error, not a silent empty stream
+        devices, stations, rid = set(request.device_ids), set(request.station_ids), request.request_id
+
+        def accept(ev: Event) -> bool:
+            return (
+                (not devices or ev.device_id in devices)
+                and (not stations or ev.station_id in stations)
+                and (not rid or ev.request_id == rid)
+            )
+
+        async with self.registry.bus.subscribe(accept) as sub:
+            if request.include_current_state:
+                for dev in self.registry.list():
+                    if (not devices or dev.id in devices) and (not stations or dev.station in stations):
+                        snap = dev.snapshot()
+                        ev = Event(
+                            sequence=0, time=snap.oper_since, device_id=dev.id, station_id=dev.station,
+                            request_id="", payload=StateChanged(device=snap),
+                        )  # fmt: skip
+                        yield device_service_pb2.WatchEventsResponse(event=convert.event(ev))
+            async for ev in sub:
+                yield device_service_pb2.WatchEventsResponse(event=convert.event(ev))
+
+    async def TraceFrames(
+        self, request: device_service_pb2.TraceFramesRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[device_service_pb2.TraceFramesResponse]:
+        dev = resolve(self.registry, request.device)
+        queue: asyncio.Queue[TraceRecord] = asyncio.Queue(TRACE_QUEUE)
+
+        def tap(rec: TraceRecord) -> None:
+            if queue.full():  # a slow tracer loses old frames; the link never waits
+                queue.get_nowait()
+            queue.put_nowait(rec)
+
+        dev.add_tap(tap)
+        try:
+            while True:
+                yield convert.trace(await queue.get())
+        finally:
+            dev.remove_tap(tap)
+
+
+class IdCardService(idcard_pb2_grpc.IdCardServiceServicer):
+    """Reads ID cards."""
+
+    def __init__(self, registry: DeviceRegistry) -> None:
+        self.registry = registry
+
+    async def ReadIdCard(
+        self, request: idcard_pb2.ReadIdCardRequest, context: grpc.aio.ServicerContext
+    ) -> idcard_pb2.ReadIdCardResponse:
+        check_request_id(request.request_id)
+        dev = resolve(self.registry, request.device, default_kind=DeviceKind.IDCARD_READER)
+        if dev.kind is not DeviceKind.IDCARD_READER:
+            raise InvalidRequestError(f"device {dev.id} is a {dev.kind.value}, not an ID card reader")
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        remaining = context.time_remaining()
+        deadline = now + remaining - DEADLINE_MARGIN if remaining is not None else None
+        if request.HasField("card_wait"):
+            wait = request.card_wait.ToTimedelta().total_seconds()
+            if wait < 0:
+                raise InvalidRequestError("card_wait must not be negative")
+        else:
+            wait = DEFAULT_CARD_WAIT if deadline is None else float("inf")
+        wait_until = min(now + wait, deadline if deadline is not None else float("inf"))
+        progress = dev.progress(request.request_id)
+
+        async def read(driver: IdCardReaderDriver) -> CardResult:
+            return await driver.read_card(wait_until=wait_until, progress=progress)
+
+        result = await dev.run_command(
+            "ReadIdCard", read, IdCardReaderDriver, request_id=request.request_id, deadline=deadline
+        )
+        return idcard_pb2.ReadIdCardResponse(card=convert.identity_card(result), device_id=dev.id)

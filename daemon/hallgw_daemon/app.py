@@ -1,0 +1,91 @@
+"""``hallgwd``: the one place where the daemon's components are wired together."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from pathlib import Path
+
+from hallgw_daemon.api.server import ApiServer
+from hallgw_daemon.config import Config, ConfigError, load_config
+from hallgw_daemon.core.bus import EventBus
+from hallgw_daemon.core.events import StateChanged
+from hallgw_daemon.logging import configure_logging, get_logger
+from hallgw_daemon.supervisor import DeviceRegistry
+
+log = get_logger("hallgw_daemon")
+
+DEFAULT_CONFIG = Path("/etc/hallgw/hallgw.toml")
+
+
+class Gateway:
+    """The daemon: registry, supervision and the API, started and stopped together."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.bus = EventBus()
+        self.registry = DeviceRegistry(config, self.bus)
+        self.api = ApiServer(self.registry, config.api.listen)
+        self.stopping = asyncio.Event()
+
+    async def run(self) -> None:
+        await self.api.start()
+        log.info("gateway started", hall=self.config.gateway.hall, gateway=self.config.gateway.id,
+                 listen=self.config.api.listen, port=self.api.port, devices=len(self.registry.devices))  # fmt: skip
+        try:
+            async with asyncio.TaskGroup() as tg:
+                supervision = tg.create_task(self.registry.run(), name="supervision")
+                health = tg.create_task(self._follow_health(), name="health")
+                await self.stopping.wait()
+                log.info("gateway stopping")
+                await self.api.stop(self.config.api.grace_period)
+                supervision.cancel()
+                health.cancel()
+        finally:
+            for dev in self.registry.list():
+                with contextlib.suppress(Exception):
+                    await dev.driver.detach()
+            log.info("gateway stopped")
+
+    async def _follow_health(self) -> None:
+        async with self.bus.subscribe(lambda ev: isinstance(ev.payload, StateChanged)) as sub:
+            async for _ in sub:
+                await self.api.update_health()
+
+
+async def _serve(config: Config) -> None:
+    gateway = Gateway(config)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, gateway.stopping.set)
+    await gateway.run()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``hallgwd``."""
+    parser = argparse.ArgumentParser(prog="hallgwd", description="hallgw device gateway daemon")
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help=f"TOML config (default {DEFAULT_CONFIG})")
+    parser.add_argument("--check-config", action="store_true", help="validate the config and exit")
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(args.config)
+    except ConfigError as err:
+        print(f"hallgwd: configuration error:\n{err}", file=sys.stderr)
+        return 2
+    if args.check_config:
+        print(f"{args.config}: OK ({len(config.devices)} devices, {len(config.stations)} stations)")
+        return 0
+    configure_logging(level=config.logging.level, fmt=config.logging.format)
+    try:
+        asyncio.run(_serve(config))
+    except OSError as err:
+        log.error("cannot start", error=str(err))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

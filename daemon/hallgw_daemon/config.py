@@ -1,0 +1,216 @@
+"""The gateway's one TOML configuration file, validated strictly.
+
+An unknown key or a bad value stops start-up with the file, the key path and
+what was expected (:class:`ConfigError`). The example in
+``systemd/hallgw.example.toml`` documents every key.
+"""
+
+from __future__ import annotations
+
+import enum
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal, Self, TypeVar
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
+
+from hallgw_daemon.core.model import DeviceKind, StationKind
+
+Ident = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+Seconds = Annotated[float, Field(gt=0, le=3600)]
+
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+def _enum(cls: type[E], value: object) -> E:
+    for member in cls:
+        if value == member.value:
+            return member
+    raise ValueError(f"expected one of {', '.join(repr(m.value) for m in cls)}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class GatewaySection(_Strict):
+    """Who this gateway is and where it keeps its state."""
+
+    hall: Ident
+    id: Ident
+    state_dir: str = "/var/lib/hallgw"
+
+    @field_validator("state_dir")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        if not Path(value).is_absolute():
+            raise ValueError("expected an absolute path")
+        return value
+
+
+class ApiSection(_Strict):
+    """The gRPC server."""
+
+    listen: str = "127.0.0.1:50051"
+    grace_period: Seconds = 2.0
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError("expected HOST:PORT, for example 127.0.0.1:50051 or [::]:50051")
+        return value
+
+
+class LoggingSection(_Strict):
+    """Log level and rendering (JSON lines for journald, console on a TTY)."""
+
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["auto", "json", "console"] = "auto"
+
+
+class Supervision(_Strict):
+    """How each device is supervised. Every key may be overridden per device."""
+
+    probe_interval: Seconds = 1.0
+    probe_timeout: Seconds = 0.5
+    offline_after_failures: Annotated[int, Field(ge=1, le=100)] = 2
+    backoff_initial: Seconds = 0.05
+    backoff_max: Seconds = 1.0
+    command_timeout: Seconds = 3.0
+    queue_limit: Annotated[int, Field(ge=0, le=1000)] = 4
+
+    @model_validator(mode="after")
+    def _backoff_order(self) -> Self:
+        if self.backoff_initial > self.backoff_max:
+            raise ValueError("backoff_initial must not exceed backoff_max")
+        return self
+
+
+class SupervisionOverride(_Strict):
+    """Per-device overrides of :class:`Supervision` (unset keys take the defaults)."""
+
+    probe_interval: Seconds | None = None
+    probe_timeout: Seconds | None = None
+    offline_after_failures: Annotated[int, Field(ge=1, le=100)] | None = None
+    backoff_initial: Seconds | None = None
+    backoff_max: Seconds | None = None
+    command_timeout: Seconds | None = None
+    queue_limit: Annotated[int, Field(ge=0, le=1000)] | None = None
+
+
+class StationConfig(_Strict):
+    """A window, desk, photo booth or 24-hour area."""
+
+    id: Ident
+    kind: StationKind
+    name: str = ""
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _kind(cls, value: object) -> StationKind:
+        return _enum(StationKind, value)
+
+
+LINK_SCHEMES = ("serial", "tcp")
+
+
+class DeviceConfig(_Strict):
+    """One device: its kind, its station and the URL of its link."""
+
+    id: Ident
+    kind: DeviceKind
+    link: str
+    station: Ident | None = None
+    name: str = ""
+    supervision: SupervisionOverride = SupervisionOverride()
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _kind(cls, value: object) -> DeviceKind:
+        return _enum(DeviceKind, value)
+
+    @field_validator("link")
+    @classmethod
+    def _link(cls, value: str) -> str:
+        scheme = urlsplit(value).scheme
+        if scheme not in LINK_SCHEMES:
+            raise ValueError(f"link scheme must be one of {', '.join(s + '://' for s in LINK_SCHEMES)}")
+        return value
+
+
+class Config(_Strict):
+    """The whole configuration file."""
+
+    gateway: GatewaySection
+    api: ApiSection = ApiSection()
+    logging: LoggingSection = LoggingSection()
+    supervision: Supervision = Supervision()
+    stations: list[StationConfig] = []
+    devices: list[DeviceConfig] = []
+
+    @model_validator(mode="after")
+    def _references(self) -> Self:
+        stations = [s.id for s in self.stations]
+        if len(set(stations)) != len(stations):
+            raise ValueError(f"duplicate station ids: {sorted({s for s in stations if stations.count(s) > 1})}")
+        ids = [d.id for d in self.devices]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"duplicate device ids: {sorted({d for d in ids if ids.count(d) > 1})}")
+        roles: set[tuple[str, DeviceKind]] = set()
+        for i, dev in enumerate(self.devices):
+            if dev.station is None:
+                continue
+            if dev.station not in stations:
+                raise ValueError(f"devices[{i}].station: no station {dev.station!r} is declared")
+            if (dev.station, dev.kind) in roles:
+                raise ValueError(f"devices[{i}]: station {dev.station!r} already has a {dev.kind.value} device")
+            roles.add((dev.station, dev.kind))
+        return self
+
+    def supervision_for(self, device: DeviceConfig) -> Supervision:
+        """The device's supervision settings: the defaults with its overrides applied."""
+        overrides = device.supervision.model_dump(exclude_none=True)
+        return self.supervision.model_copy(update=overrides) if overrides else self.supervision
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; ``str()`` names the file, key path and expectation."""
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def parse_config(text: str, *, source: str = "<config>") -> Config:
+    """Parse and validate TOML text."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{source}: not valid TOML: {err}") from err
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as err:
+        lines = []
+        for e in err.errors():
+            what = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
+            lines.append(f"{source}: {_loc(e['loc'])}: {what}")
+        raise ConfigError("\n".join(lines)) from None
+    if config.supervision.backoff_max <= 0:  # pragma: no cover - guarded by the field bounds
+        raise ConfigError(f"{source}: supervision.backoff_max must be positive")
+    return config
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate the file at ``path``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read: {err.strerror}") from err
+    return parse_config(text, source=str(path))

@@ -1,0 +1,1 @@
+"""Plain domain types shared by every layer of the daemon: ids, states, events, errors."""

@@ -1,0 +1,103 @@
+"""Errors a caller can see: each has a stable reason code and the action required.
+
+The API layer maps them to gRPC status codes in one place (``api/errors.py``);
+docs/api.md lists every reason. Messages never carry personal data.
+"""
+
+from __future__ import annotations
+
+from hallgw_daemon.core.model import Action
+
+
+class GatewayError(Exception):
+    """Base class: ``reason`` is the stable code, ``action`` what to do."""
+
+    reason = "INTERNAL"
+    action = Action.ENGINEER
+
+    def __init__(self, message: str, *, device_id: str | None = None, action: Action | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.device_id = device_id
+        if action is not None:
+            self.action = action
+
+
+class UnknownDeviceError(GatewayError):
+    reason = "UNKNOWN_DEVICE"
+    action = Action.NONE
+
+
+class InvalidRequestError(GatewayError):
+    reason = "INVALID_REQUEST"
+    action = Action.NONE
+
+
+class DeviceOfflineError(GatewayError):
+    reason = "DEVICE_OFFLINE"
+    action = Action.ENGINEER
+
+
+class DeviceDisabledError(GatewayError):
+    reason = "DEVICE_DISABLED"
+    action = Action.STAFF
+
+
+class DeviceBusyError(GatewayError):
+    reason = "DEVICE_BUSY"
+    action = Action.RETRY
+
+
+class NoCardError(GatewayError):
+    reason = "NO_CARD"
+    action = Action.RETRY
+
+
+class CardReadFailedError(GatewayError):
+    reason = "CARD_READ_FAILED"
+    action = Action.RETRY
+
+
+class UnsupportedCardError(GatewayError):
+    reason = "UNSUPPORTED_CARD"
+    action = Action.STAFF
+
+
+class SamFaultError(GatewayError):
+    """The reader's security module reports a fault (self-test, authorisation)."""
+
+    reason = "SAM_FAULT"
+    action = Action.RESET
+
+
+class DeviceProtocolError(GatewayError):
+    """The device sent bytes the protocol does not allow."""
+
+    reason = "DEVICE_PROTOCOL_ERROR"
+    action = Action.RETRY
+
+
+class DeviceTimeoutError(GatewayError, TimeoutError):
+    """The device did not answer in time."""
+
+    reason = "DEVICE_TIMEOUT"
+    action = Action.RETRY
+
+
+class DeadlineExceededError(GatewayError, TimeoutError):
+    """The caller's deadline passed first."""
+
+    reason = "DEADLINE_EXCEEDED"
+    action = Action.RETRY
+
+
+class LinkLostError(GatewayError):
+    """The link to the device went away mid-command."""
+
+    reason = "DEVICE_OFFLINE"
+    action = Action.ENGINEER
+
+
+class InternalError(GatewayError):
+    reason = "INTERNAL"
+    action = Action.ENGINEER

@@ -1,0 +1,101 @@
+"""Device ids, kinds and states, and the snapshot of a device that every interface shows."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+from collections.abc import Mapping
+from typing import NewType
+
+DeviceId = NewType("DeviceId", str)
+StationId = NewType("StationId", str)
+
+
+class DeviceKind(enum.Enum):
+    """Device families. The value is the config's ``kind`` string."""
+
+    IDCARD_READER = "idcard_reader"
+
+
+class StationKind(enum.Enum):
+    """What a station is."""
+
+    WINDOW = "window"
+    DESK = "desk"
+    BOOTH = "booth"
+    AREA24 = "area24"
+
+
+class AdminState(enum.Enum):
+    """What staff decided: only ENABLED devices take business calls."""
+
+    ENABLED = "enabled"
+    DISABLED = "disabled"
+    MAINTENANCE = "maintenance"
+
+
+class OperState(enum.Enum):
+    """What the gateway observes."""
+
+    OFFLINE = "offline"
+    CONNECTING = "connecting"
+    ONLINE = "online"
+    BUSY = "busy"
+    ERROR = "error"
+
+
+class Action(enum.Enum):
+    """What must happen for a failed operation to succeed."""
+
+    NONE = "none"
+    RETRY = "retry"
+    RESET = "reset"
+    STAFF = "staff"
+    ENGINEER = "engineer"
+
+
+def utcnow() -> dt.datetime:
+    """Wall-clock time for records (never for timeouts)."""
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ErrorRecord:
+    """A failure remembered on a device (never carries personal data)."""
+
+    reason: str
+    message: str
+    action: Action
+    time: dt.datetime
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Counters:
+    """Per-device counters since start-up."""
+
+    commands_ok: int = 0
+    commands_failed: int = 0
+    link_errors: int = 0
+    reconnects: int = 0
+    probe_failures: int = 0
+    queue_depth: int = 0
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceSnapshot:
+    """A device as seen at one moment: what ListDevices, events and the CLI show."""
+
+    device_id: DeviceId
+    kind: DeviceKind
+    station_id: StationId | None
+    name: str
+    link: str
+    admin_state: AdminState
+    admin_since: dt.datetime
+    admin_reason: str
+    oper_state: OperState
+    oper_since: dt.datetime
+    last_error: ErrorRecord | None
+    identity: Mapping[str, str]
+    counters: Counters

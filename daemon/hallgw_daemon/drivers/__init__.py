@@ -1,0 +1,10 @@
+"""Device drivers: one module per family, found through a registry keyed by kind.
+
+Importing this package registers the built-in drivers. A driver whose vendor
+library is missing fails to register and disables its own kind only.
+"""
+
+from hallgw_daemon.drivers.base import Driver, DriverContext, TraceRecord, driver_for, register_driver
+from hallgw_daemon.drivers import idcard as _idcard  # noqa: F401 - registers the ID card driver
+
+__all__ = ["Driver", "DriverContext", "TraceRecord", "driver_for", "register_driver"]

@@ -1,0 +1,93 @@
+"""What every driver offers the supervisor, and the registry that finds drivers by kind."""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import datetime as dt
+import enum
+from collections.abc import Callable, Mapping
+from typing import ClassVar, TypeVar
+
+from hallgw_daemon.core.model import DeviceKind, utcnow
+from hallgw_daemon.transports import Link
+
+
+class Direction(enum.Enum):
+    TO_DEVICE = "to_device"
+    FROM_DEVICE = "from_device"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class TraceRecord:
+    """One frame on a link, decoded, with personal payload already masked."""
+
+    direction: Direction
+    summary: str
+    data: bytes = b""
+    masked: bool = False
+    length: int = 0
+    error: str = ""
+    time: dt.datetime = dataclasses.field(default_factory=utcnow)
+
+
+@dataclasses.dataclass(slots=True, kw_only=True)
+class DriverContext:
+    """What a driver gets from the supervisor."""
+
+    device_id: str
+    command_timeout: float
+    on_link_fault: Callable[[str, int], None] = lambda _message, _discarded: None
+    """Called with (message, discarded bytes) for each recovered protocol error."""
+    taps: set[Callable[[TraceRecord], None]] = dataclasses.field(default_factory=set)
+    """Frame trace subscribers; empty in normal operation (no cost)."""
+
+
+class Driver(abc.ABC):
+    """A device family's driver: joins a codec to a link.
+
+    Lifecycle: ``attach(link)`` starts reading, ``identify()`` asks the device
+    for its identity map, ``probe()`` checks health, ``wait_closed()`` returns when
+    the link is lost, ``detach()`` stops. Family operations are methods of
+    the subclass, called by the API through the device's command lane.
+    """
+
+    kind: ClassVar[DeviceKind]
+
+    def __init__(self, ctx: DriverContext) -> None:
+        self.ctx = ctx
+
+    @abc.abstractmethod
+    def attach(self, link: Link) -> None:
+        """Start using ``link`` (no I/O yet)."""
+
+    @abc.abstractmethod
+    async def identify(self, *, timeout: float) -> Mapping[str, str]:
+        """Ask the device who it is; returns its identity map for display."""
+
+    @abc.abstractmethod
+    async def probe(self, *, timeout: float) -> None:
+        """Raise a GatewayError if the device is unhealthy."""
+
+    @abc.abstractmethod
+    async def wait_closed(self) -> str:
+        """Return (with the reason) once the link is lost."""
+
+    @abc.abstractmethod
+    async def detach(self) -> None:
+        """Stop using the link and close it."""
+
+
+D = TypeVar("D", bound=type[Driver])
+_REGISTRY: dict[DeviceKind, type[Driver]] = {}
+
+
+def register_driver(cls: D) -> D:
+    """Class decorator: make ``cls`` the driver of its ``kind``."""
+    _REGISTRY[cls.kind] = cls
+    return cls
+
+
+def driver_for(kind: DeviceKind) -> type[Driver] | None:
+    """The driver class registered for ``kind``, if any."""
+    return _REGISTRY.get(kind)

@@ -1,0 +1,112 @@
+"""The hall's devices: lookup by id or by station and kind, admin-state persistence, supervision tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+from pathlib import Path
+
+from hallgw_daemon.config import Config
+from hallgw_daemon.core.bus import EventBus
+from hallgw_daemon.core.errors import UnknownDeviceError
+from hallgw_daemon.core.model import AdminState, DeviceKind
+from hallgw_daemon.logging import get_logger
+from hallgw_daemon.supervisor.device import ManagedDevice
+
+log = get_logger(__name__)
+
+RESTART_DELAY = 1.0
+"""Pause before restarting a device task that crashed (a bug, not a device fault)."""
+
+
+class AdminStateStore:
+    """Admin states survive restarts: an engineer's "disabled" must not silently revert.
+
+    Stored as JSON (device id -> state, reason) with an atomic rename; holds no personal data.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def load(self) -> dict[str, tuple[AdminState, str]]:
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as err:
+            log.warning("admin state file unreadable; starting with every device enabled", path=str(self.path),
+                        error=str(err))  # fmt: skip
+            return {}
+        out: dict[str, tuple[AdminState, str]] = {}
+        for device_id, entry in raw.items() if isinstance(raw, dict) else ():
+            try:
+                out[device_id] = (AdminState(entry["state"]), str(entry.get("reason", "")))
+            except (KeyError, TypeError, ValueError):
+                log.warning("admin state entry ignored", device_id=device_id)
+        return out
+
+    def save(self, devices: list[ManagedDevice]) -> None:
+        data = {d.id: {"state": d.admin_state.value, "reason": d.admin_reason} for d in devices}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, self.path)
+
+
+class DeviceRegistry:
+    """Every configured device, built from the config."""
+
+    def __init__(self, config: Config, bus: EventBus, *, seed: int | None = None) -> None:
+        self.bus = bus
+        self.store = AdminStateStore(Path(config.gateway.state_dir) / "admin-state.json")
+        saved = self.store.load()
+        rng = random.Random(seed)  # noqa: S311 - jitter, not cryptography
+        self.devices: dict[str, ManagedDevice] = {}
+        for dev in config.devices:
+            self.devices[dev.id] = ManagedDevice(
+                dev,
+                config.supervision_for(dev),
+                bus,
+                admin=saved.get(dev.id, (AdminState.ENABLED, "")),
+                rng=random.Random(rng.random()),  # noqa: S311
+                on_admin_change=self._admin_changed,
+            )
+
+    def _admin_changed(self, _device: ManagedDevice) -> None:
+        try:
+            self.store.save(list(self.devices.values()))
+        except OSError as err:
+            log.error("admin state not saved", path=str(self.store.path), error=str(err))
+
+    def get(self, device_id: str) -> ManagedDevice:
+        try:
+            return self.devices[device_id]
+        except KeyError:
+            raise UnknownDeviceError(f"no device {device_id!r} is configured on this gateway") from None
+
+    def at_station(self, station_id: str, kind: DeviceKind) -> ManagedDevice:
+        for dev in self.devices.values():
+            if dev.station == station_id and dev.kind is kind:
+                return dev
+        raise UnknownDeviceError(f"station {station_id!r} has no {kind.value} configured")
+
+    def list(self) -> list[ManagedDevice]:
+        return [self.devices[k] for k in sorted(self.devices)]
+
+    async def run(self) -> None:
+        """Supervise every device until cancelled; a crashed device task is restarted alone."""
+        async with asyncio.TaskGroup() as tg:
+            for dev in self.devices.values():
+                tg.create_task(self._keep_supervising(dev), name=f"supervise:{dev.id}")
+
+    async def _keep_supervising(self, dev: ManagedDevice) -> None:
+        while True:
+            try:
+                await dev.supervise()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("device task crashed; restarting it", device_id=dev.id)
+                await asyncio.sleep(RESTART_DELAY)

@@ -1,0 +1,120 @@
+"""Stream links (serial ports and TCP sockets) behind one small interface."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+from typing import Final
+from urllib.parse import parse_qs, urlsplit
+
+import serial
+import serial_asyncio
+
+READ_CHUNK: Final = 4096
+BAUD_RATES: Final = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
+
+
+class LinkOpenError(OSError):
+    """The link could not be opened (port missing, connection refused...)."""
+
+
+class LinkClosedError(ConnectionError):
+    """The link went away (device unplugged, peer closed)."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class LinkUrl:
+    """A parsed link URL."""
+
+    scheme: str
+    path: str = ""
+    host: str = ""
+    port: int = 0
+    baud: int = 115200
+
+    def display(self) -> str:
+        if self.scheme == "serial":
+            return f"serial://{self.path}?baud={self.baud}"
+        return f"tcp://{self.host}:{self.port}"
+
+
+def parse_link_url(url: str) -> LinkUrl:
+    """Parse and check a link URL; raises ValueError with what was expected."""
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    if parts.scheme == "serial":
+        if not parts.path:
+            raise ValueError(f"{url!r}: expected serial:///dev/NAME?baud=N")
+        unknown = set(query) - {"baud"}
+        if unknown:
+            raise ValueError(f"{url!r}: unknown serial option(s) {sorted(unknown)}; only baud is supported")
+        baud_text = query.get("baud", ["115200"])[-1]
+        if not baud_text.isdigit() or int(baud_text) not in BAUD_RATES:
+            raise ValueError(f"{url!r}: baud must be one of {BAUD_RATES}")
+        return LinkUrl(scheme="serial", path=parts.path, baud=int(baud_text))
+    if parts.scheme == "tcp":
+        try:
+            port = parts.port
+        except ValueError:
+            port = None
+        if not parts.hostname or not port:
+            raise ValueError(f"{url!r}: expected tcp://HOST:PORT")
+        return LinkUrl(scheme="tcp", host=parts.hostname, port=port)
+    raise ValueError(f"{url!r}: unsupported link scheme {parts.scheme!r}")
+
+
+class Link:
+    """A byte stream to one device."""
+
+    def __init__(self, url: LinkUrl, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.url = url
+        self._reader = reader
+        self._writer = writer
+
+    async def read(self) -> bytes:
+        """Some bytes (at least one); raises LinkClosedError when the link is gone."""
+        try:
+            data = await self._reader.read(READ_CHUNK)
+        except (OSError, serial.SerialException) as err:
+            raise LinkClosedError(f"{self.url.display()}: {err}") from err
+        if not data:
+            raise LinkClosedError(f"{self.url.display()}: closed by the device")
+        return data
+
+    async def write(self, data: bytes) -> None:
+        """Write all of ``data``; raises LinkClosedError when the link is gone."""
+        if self._writer.is_closing():
+            raise LinkClosedError(f"{self.url.display()}: closed")
+        try:
+            self._writer.write(data)
+            await self._writer.drain()
+        except (OSError, serial.SerialException, RuntimeError) as err:
+            raise LinkClosedError(f"{self.url.display()}: {err}") from err
+
+    async def close(self) -> None:
+        self._writer.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._writer.wait_closed(), 1.0)
+
+
+async def open_link(url: str | LinkUrl, *, timeout: float = 2.0) -> Link:
+    """Open the link a URL names; raises LinkOpenError when it cannot."""
+    parsed = parse_link_url(url) if isinstance(url, str) else url
+    try:
+        async with asyncio.timeout(timeout):
+            if parsed.scheme == "serial":
+                reader, writer = await serial_asyncio.open_serial_connection(
+                    url=parsed.path, baudrate=parsed.baud, bytesize=8, parity="N", stopbits=1, xonxoff=False,
+                    rtscts=False, exclusive=True,
+                )  # fmt: skip
+            else:
+                reader, writer = await asyncio.open_connection(parsed.host, parsed.port)
+                sock = writer.get_extra_info("socket")
+                if sock is not None:
+                    import socket  # noqa: PLC0415 - only TCP links need it
+
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except (OSError, serial.SerialException, TimeoutError, ValueError) as err:
+        raise LinkOpenError(f"{parsed.display()}: {err}") from err
+    return Link(parsed, reader, writer)
