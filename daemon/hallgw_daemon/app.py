@@ -33,8 +33,14 @@ class Gateway:
 
     async def run(self) -> None:
         await self.api.start()
-        log.info("gateway started", hall=self.config.gateway.hall, gateway=self.config.gateway.id,
-                 listen=self.config.api.listen, port=self.api.port, devices=len(self.registry.devices))  # fmt: skip
+        log.info(
+            "gateway started",
+            hall=self.config.gateway.hall,
+            gateway=self.config.gateway.id,
+            listen=self.config.api.listen,
+            port=self.api.port,
+            devices=len(self.registry.devices),
+        )
         try:
             async with asyncio.TaskGroup() as tg:
                 supervision = tg.create_task(self.registry.run(), name="supervision")

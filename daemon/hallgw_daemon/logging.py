@@ -19,11 +19,23 @@ import structlog
 
 SENSITIVE_KEYS: Final = frozenset(
     {
-        "name", "english_name", "chinese_name", "address", "id_number", "card_number",
-        "birth_date", "photo", "fingerprint", "text", "mrz", "travel_permit_number",
-        "previous_card_link", "identity_card", "payment_code",
+        "name",
+        "english_name",
+        "chinese_name",
+        "address",
+        "id_number",
+        "card_number",
+        "birth_date",
+        "photo",
+        "fingerprint",
+        "text",
+        "mrz",
+        "travel_permit_number",
+        "previous_card_link",
+        "identity_card",
+        "payment_code",
     }
-)  # fmt: skip
+)
 """Keys whose values are personal data wherever they appear."""
 
 REDACTED: Final = "[redacted]"
@@ -70,7 +82,9 @@ def configure_logging(
         redact,
     ]
     renderer: Any = (
-        structlog.dev.ConsoleRenderer(colors=True) if use_console else structlog.processors.JSONRenderer(ensure_ascii=False)
+        structlog.dev.ConsoleRenderer(colors=True)
+        if use_console
+        else structlog.processors.JSONRenderer(ensure_ascii=False)
     )
     structlog.configure(
         processors=[structlog.stdlib.filter_by_level, *shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],

@@ -6,7 +6,13 @@ import datetime as dt
 from typing import Final
 
 from google.protobuf import duration_pb2, timestamp_pb2
+
 from hallgw_api.v1 import device_pb2, device_service_pb2, idcard_pb2
+from hallgw_daemon.core.errors import InvalidRequestError
+from hallgw_daemon.core.events import Event, Finished, LinkFault, Progress, StateChanged
+from hallgw_daemon.core.model import Action, AdminState, DeviceKind, DeviceSnapshot, OperState
+from hallgw_daemon.drivers.base import Direction, TraceRecord
+from hallgw_daemon.drivers.idcard import CardResult
 from hallgw_protocols.idcard_sam import (
     LONG_TERM,
     NATION,
@@ -17,12 +23,6 @@ from hallgw_protocols.idcard_sam import (
     ResidencePermitHMT,
     ResidentCard,
 )
-
-from hallgw_daemon.core.errors import InvalidRequestError
-from hallgw_daemon.core.events import Event, Finished, LinkFault, Progress, StateChanged
-from hallgw_daemon.core.model import Action, AdminState, DeviceKind, DeviceSnapshot, OperState
-from hallgw_daemon.drivers.base import Direction, TraceRecord
-from hallgw_daemon.drivers.idcard import CardResult
 
 KIND_TO_PB: Final = {DeviceKind.IDCARD_READER: device_pb2.DEVICE_KIND_IDCARD_READER}
 KIND_FROM_PB: Final = {v: k for k, v in KIND_TO_PB.items()}
@@ -180,36 +180,56 @@ def identity_card(result: CardResult) -> idcard_pb2.IdentityCard:
     if isinstance(c, ResidentCard):
         msg.resident_id.CopyFrom(
             idcard_pb2.ResidentIdFields(
-                name=c.name, sex=_coded(c.sex_code, SEX), nation=_coded(c.nation_code, NATION),
-                birth_date=_date(c.birth_date), address=c.address, id_number=c.id_number,
-                issuing_authority=c.issuing_authority, validity=_validity(c.valid_from, c.valid_until),
-            )  # fmt: skip
+                name=c.name,
+                sex=_coded(c.sex_code, SEX),
+                nation=_coded(c.nation_code, NATION),
+                birth_date=_date(c.birth_date),
+                address=c.address,
+                id_number=c.id_number,
+                issuing_authority=c.issuing_authority,
+                validity=_validity(c.valid_from, c.valid_until),
+            )
         )
     elif isinstance(c, ResidencePermitHMT):
         msg.hmt_residence_permit.CopyFrom(
             idcard_pb2.HmtResidencePermitFields(
-                name=c.name, sex=_coded(c.sex_code, SEX), birth_date=_date(c.birth_date), address=c.address,
-                id_number=c.id_number, issuing_authority=c.issuing_authority,
-                validity=_validity(c.valid_from, c.valid_until), travel_permit_number=c.travel_permit_number,
+                name=c.name,
+                sex=_coded(c.sex_code, SEX),
+                birth_date=_date(c.birth_date),
+                address=c.address,
+                id_number=c.id_number,
+                issuing_authority=c.issuing_authority,
+                validity=_validity(c.valid_from, c.valid_until),
+                travel_permit_number=c.travel_permit_number,
                 issue_count=c.issue_count,
-            )  # fmt: skip
+            )
         )
     elif isinstance(c, ForeignPermanentResidentCard2017):
         msg.foreign_permanent_resident.CopyFrom(
             idcard_pb2.ForeignPermanentResidentFields(
-                english_name=c.english_name, chinese_name=c.chinese_name, sex=_coded(c.sex_code, SEX),
-                birth_date=_date(c.birth_date), card_number=c.card_number, nationality=c.nationality,
-                validity=_validity(c.valid_from, c.valid_until), card_version=c.card_version,
+                english_name=c.english_name,
+                chinese_name=c.chinese_name,
+                sex=_coded(c.sex_code, SEX),
+                birth_date=_date(c.birth_date),
+                card_number=c.card_number,
+                nationality=c.nationality,
+                validity=_validity(c.valid_from, c.valid_until),
+                card_version=c.card_version,
                 authority_code=c.authority_code,
-            )  # fmt: skip
+            )
         )
     elif isinstance(c, ForeignPermanentResidentCard2023):
         msg.foreign_permanent_resident.CopyFrom(
             idcard_pb2.ForeignPermanentResidentFields(
-                english_name=c.english_name, chinese_name=c.chinese_name, sex=_coded(c.sex_code, SEX),
-                birth_date=_date(c.birth_date), card_number=c.card_number, nationality=c.nationality,
-                validity=_validity(c.valid_from, c.valid_until), renewal_count=c.renewal_count,
+                english_name=c.english_name,
+                chinese_name=c.chinese_name,
+                sex=_coded(c.sex_code, SEX),
+                birth_date=_date(c.birth_date),
+                card_number=c.card_number,
+                nationality=c.nationality,
+                validity=_validity(c.valid_from, c.valid_until),
+                renewal_count=c.renewal_count,
                 previous_card_link=c.previous_card_link,
-            )  # fmt: skip
+            )
         )
     return msg

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_health.v1.health import aio as health_aio
+from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined]
 from grpc_reflection.v1alpha import reflection
-from hallgw_api.v1 import device_service_pb2, device_service_pb2_grpc, idcard_pb2, idcard_pb2_grpc
 
+from hallgw_api.v1 import device_service_pb2, device_service_pb2_grpc, idcard_pb2, idcard_pb2_grpc
 from hallgw_daemon.api.interceptors import ServerInterceptor
 from hallgw_daemon.api.services import DeviceService, IdCardService
 from hallgw_daemon.core.model import DeviceKind, OperState
@@ -30,8 +30,10 @@ class ApiServer:
         idcard_pb2_grpc.add_IdCardServiceServicer_to_server(IdCardService(registry), self.server)
         self.health = health_aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
-        reflection.enable_server_reflection((*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-                                             reflection.SERVICE_NAME), self.server)  # fmt: skip
+        reflection.enable_server_reflection(
+            (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
+            self.server,
+        )
         self.port = self.server.add_insecure_port(listen)
         if self.port == 0:
             raise OSError(f"cannot listen on {listen}")

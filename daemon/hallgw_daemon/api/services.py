@@ -6,10 +6,9 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Final
 
-import grpc
 from hallgw_api.v1 import device_pb2, device_service_pb2, device_service_pb2_grpc, idcard_pb2, idcard_pb2_grpc
-
 from hallgw_daemon.api import convert
+from hallgw_daemon.api.interceptors import Ctx
 from hallgw_daemon.core.errors import InvalidRequestError
 from hallgw_daemon.core.events import Event, StateChanged
 from hallgw_daemon.core.model import AdminState, DeviceKind
@@ -25,7 +24,9 @@ MAX_REQUEST_ID: Final = 128
 TRACE_QUEUE: Final = 512
 
 
-def resolve(registry: DeviceRegistry, ref: device_pb2.DeviceRef, *, default_kind: DeviceKind | None = None) -> ManagedDevice:
+def resolve(
+    registry: DeviceRegistry, ref: device_pb2.DeviceRef, *, default_kind: DeviceKind | None = None
+) -> ManagedDevice:
     """The device a DeviceRef names."""
     which = ref.WhichOneof("target")
     if which == "device_id":
@@ -47,14 +48,14 @@ def check_request_id(request_id: str) -> None:
         raise InvalidRequestError(f"request_id must be printable and at most {MAX_REQUEST_ID} characters")
 
 
-class DeviceService(device_service_pb2_grpc.DeviceServiceServicer):
+class DeviceService(device_service_pb2_grpc.DeviceServiceServicer):  # type: ignore[misc]  # generated base is untyped
     """Inventory, admin state, live events and frame traces."""
 
     def __init__(self, registry: DeviceRegistry) -> None:
         self.registry = registry
 
     async def ListDevices(
-        self, request: device_service_pb2.ListDevicesRequest, context: grpc.aio.ServicerContext
+        self, request: device_service_pb2.ListDevicesRequest, context: Ctx
     ) -> device_service_pb2.ListDevicesResponse:
         kinds = {convert.kind(k) for k in request.kinds}
         stations = set(request.station_ids)
@@ -66,13 +67,13 @@ class DeviceService(device_service_pb2_grpc.DeviceServiceServicer):
         return device_service_pb2.ListDevicesResponse(devices=devices)
 
     async def GetDevice(
-        self, request: device_service_pb2.GetDeviceRequest, context: grpc.aio.ServicerContext
+        self, request: device_service_pb2.GetDeviceRequest, context: Ctx
     ) -> device_service_pb2.GetDeviceResponse:
         dev = resolve(self.registry, request.device)
         return device_service_pb2.GetDeviceResponse(device=convert.device(dev.snapshot()))
 
     async def SetAdminState(
-        self, request: device_service_pb2.SetAdminStateRequest, context: grpc.aio.ServicerContext
+        self, request: device_service_pb2.SetAdminStateRequest, context: Ctx
     ) -> device_service_pb2.SetAdminStateResponse:
         dev = resolve(self.registry, request.device)
         state = convert.admin_state(request.admin_state)
@@ -86,7 +87,7 @@ class DeviceService(device_service_pb2_grpc.DeviceServiceServicer):
         return device_service_pb2.SetAdminStateResponse(device=convert.device(snap))
 
     async def WatchEvents(
-        self, request: device_service_pb2.WatchEventsRequest, context: grpc.aio.ServicerContext
+        self, request: device_service_pb2.WatchEventsRequest, context: Ctx
     ) -> AsyncIterator[device_service_pb2.WatchEventsResponse]:
         for device_id in request.device_ids:
             self.registry.get(device_id)  # unknown ids are an error, not a silent empty stream
@@ -105,15 +106,19 @@ class DeviceService(device_service_pb2_grpc.DeviceServiceServicer):
                     if (not devices or dev.id in devices) and (not stations or dev.station in stations):
                         snap = dev.snapshot()
                         ev = Event(
-                            sequence=0, time=snap.oper_since, device_id=dev.id, station_id=dev.station,
-                            request_id="", payload=StateChanged(device=snap),
-                        )  # fmt: skip
+                            sequence=0,
+                            time=snap.oper_since,
+                            device_id=dev.id,
+                            station_id=dev.station,
+                            request_id="",
+                            payload=StateChanged(device=snap),
+                        )
                         yield device_service_pb2.WatchEventsResponse(event=convert.event(ev))
             async for ev in sub:
                 yield device_service_pb2.WatchEventsResponse(event=convert.event(ev))
 
     async def TraceFrames(
-        self, request: device_service_pb2.TraceFramesRequest, context: grpc.aio.ServicerContext
+        self, request: device_service_pb2.TraceFramesRequest, context: Ctx
     ) -> AsyncIterator[device_service_pb2.TraceFramesResponse]:
         dev = resolve(self.registry, request.device)
         queue: asyncio.Queue[TraceRecord] = asyncio.Queue(TRACE_QUEUE)
@@ -131,15 +136,13 @@ class DeviceService(device_service_pb2_grpc.DeviceServiceServicer):
             dev.remove_tap(tap)
 
 
-class IdCardService(idcard_pb2_grpc.IdCardServiceServicer):
+class IdCardService(idcard_pb2_grpc.IdCardServiceServicer):  # type: ignore[misc]  # generated base is untyped
     """Reads ID cards."""
 
     def __init__(self, registry: DeviceRegistry) -> None:
         self.registry = registry
 
-    async def ReadIdCard(
-        self, request: idcard_pb2.ReadIdCardRequest, context: grpc.aio.ServicerContext
-    ) -> idcard_pb2.ReadIdCardResponse:
+    async def ReadIdCard(self, request: idcard_pb2.ReadIdCardRequest, context: Ctx) -> idcard_pb2.ReadIdCardResponse:
         check_request_id(request.request_id)
         dev = resolve(self.registry, request.device, default_kind=DeviceKind.IDCARD_READER)
         if dev.kind is not DeviceKind.IDCARD_READER:

@@ -14,9 +14,6 @@ from collections.abc import Callable, Mapping
 from importlib.metadata import entry_points
 from typing import ClassVar, Final
 
-from hallgw_protocols import RemoteProtocolError
-from hallgw_protocols.idcard_sam import CardText, CommandCode, Response, Status, decode_text, parse_card_read, parse_sam_id, status_text
-
 from hallgw_daemon.core.errors import (
     CardReadFailedError,
     DeviceProtocolError,
@@ -30,6 +27,17 @@ from hallgw_daemon.drivers.base import Driver, DriverContext, register_driver
 from hallgw_daemon.drivers.samlink import SamLink
 from hallgw_daemon.logging import get_logger
 from hallgw_daemon.transports import Link
+from hallgw_protocols import RemoteProtocolError
+from hallgw_protocols.idcard_sam import (
+    CardText,
+    CommandCode,
+    Response,
+    Status,
+    decode_text,
+    parse_card_read,
+    parse_sam_id,
+    status_text,
+)
 
 log = get_logger(__name__)
 
@@ -73,7 +81,7 @@ def load_photo_decoder() -> PhotoDecoder | None:
     for ep in entry_points(group="hallgw.wlt_decoders"):
         try:
             decoder: PhotoDecoder = ep.load()
-        except Exception as err:  # noqa: BLE001 - a broken plugin disables decoding only
+        except Exception as err:
             log.warning("wlt decoder unavailable", plugin=ep.name, error=str(err))
             continue
         log.info("wlt decoder loaded", plugin=ep.name)
@@ -167,12 +175,14 @@ class IdCardReaderDriver(Driver):
             read = parse_card_read(resp.data, with_fingerprint=False)
             card = decode_text(read.text)
         except RemoteProtocolError as err:
-            raise DeviceProtocolError(f"the reader returned an unreadable card record: {err}", device_id=self.ctx.device_id) from err
+            raise DeviceProtocolError(
+                f"the reader returned an unreadable card record: {err}", device_id=self.ctx.device_id
+            ) from err
         decoded = None
         decoder = type(self).photo_decoder
         if decoder is not None:
             try:
                 decoded = decoder(read.photo)
-            except Exception as err:  # noqa: BLE001 - a failing vendor decoder must not fail the read
+            except Exception as err:
                 log.warning("wlt decoding failed", device_id=self.ctx.device_id, error=type(err).__name__)
         return CardResult(card=card, photo_wlt=read.photo, decoded_photo=decoded)

@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
 from typing import Final
-
-from hallgw_protocols import NEED_DATA, RemoteProtocolError, Role
-from hallgw_protocols.idcard_sam import Command, CommandCode, Response, SamConnection, status_text
 
 from hallgw_daemon.core.errors import DeviceProtocolError, DeviceTimeoutError, LinkLostError
 from hallgw_daemon.drivers.base import Direction, DriverContext, TraceRecord
 from hallgw_daemon.transports import Link, LinkClosedError
+from hallgw_protocols import NEED_DATA, RemoteProtocolError, Role
+from hallgw_protocols.idcard_sam import Command, CommandCode, Response, SamConnection, status_text
 
 QUIET_GAP: Final = 0.03
 """Silence that marks the end of whatever the device was sending (330 byte times at 115200)."""
@@ -205,5 +203,3 @@ class SamLink:
         with contextlib.suppress(asyncio.CancelledError):
             await self._reader
         await self._link.close()
-
-

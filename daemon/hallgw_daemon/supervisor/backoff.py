@@ -13,5 +13,5 @@ def backoff_delay(attempt: int, *, initial: float, cap: float, rng: random.Rando
     """
     if attempt < 1:
         raise ValueError("attempt is 1-based")
-    step = min(cap, initial * 2 ** min(attempt - 1, 32))
+    step = min(cap, initial * 2.0 ** min(attempt - 1, 32))
     return step / 2 + rng.uniform(0, step / 2)

@@ -34,7 +34,6 @@ from hallgw_daemon.core.errors import (
 )
 from hallgw_daemon.core.events import Finished, LinkFault, Progress, StateChanged
 from hallgw_daemon.core.model import (
-    Action,
     AdminState,
     Counters,
     DeviceId,
@@ -83,7 +82,9 @@ class ManagedDevice:
         self.oper_since = utcnow()
         self.last_error: ErrorRecord | None = None
         self.identity: Mapping[str, str] = {}
-        self._counters = dict.fromkeys(("commands_ok", "commands_failed", "link_errors", "reconnects", "probe_failures"), 0)
+        self._counters = dict.fromkeys(
+            ("commands_ok", "commands_failed", "link_errors", "reconnects", "probe_failures"), 0
+        )
         self.lane = CommandLane(device_id=self.id, queue_limit=settings.queue_limit)
         self.lane.on_change = self._lane_changed
         driver_cls = driver_for(self.kind)
@@ -116,7 +117,10 @@ class ManagedDevice:
 
     def _publish_state(self, request_id: str = "") -> None:
         self._bus.publish(
-            device_id=self.id, station_id=self.station, payload=StateChanged(device=self.snapshot()), request_id=request_id
+            device_id=self.id,
+            station_id=self.station,
+            payload=StateChanged(device=self.snapshot()),
+            request_id=request_id,
         )
 
     def _set_oper(self, state: OperState) -> None:
@@ -163,7 +167,10 @@ class ManagedDevice:
 
         def emit(stage: str, message: str) -> None:
             self._bus.publish(
-                device_id=self.id, station_id=self.station, request_id=request_id, payload=Progress(stage=stage, message=message)
+                device_id=self.id,
+                station_id=self.station,
+                request_id=request_id,
+                payload=Progress(stage=stage, message=message),
             )
 
         return emit
@@ -212,8 +219,15 @@ class ManagedDevice:
         finally:
             self._counters["commands_ok" if ok else "commands_failed"] += 1
             duration = time.monotonic() - started
-            log.info("command", device_id=self.id, operation=operation, ok=ok, reason=reason, request_id=request_id,
-                     seconds=round(duration, 4))  # fmt: skip
+            log.info(
+                "command",
+                device_id=self.id,
+                operation=operation,
+                ok=ok,
+                reason=reason,
+                request_id=request_id,
+                seconds=round(duration, 4),
+            )
             self._bus.publish(
                 device_id=self.id,
                 station_id=self.station,
@@ -258,7 +272,9 @@ class ManagedDevice:
             return True
         except GatewayError as err:
             await self._detach()
-            self._fail_offline(DeviceOfflineError(f"the device did not identify itself: {err.message}", device_id=self.id))
+            self._fail_offline(
+                DeviceOfflineError(f"the device did not identify itself: {err.message}", device_id=self.id)
+            )
             return False
         self._set_oper(OperState.ONLINE)
         return True
@@ -313,7 +329,9 @@ class ManagedDevice:
         if result and self.oper_state is OperState.ERROR:
             # Recovered from a fault: identify again before taking calls.
             try:
-                self.identity = await self.lane.run(lambda: self.driver.identify(timeout=self.settings.probe_timeout * 2))
+                self.identity = await self.lane.run(
+                    lambda: self.driver.identify(timeout=self.settings.probe_timeout * 2)
+                )
             except GatewayError as err:
                 self._record_error(err)
                 return True
@@ -325,4 +343,3 @@ class ManagedDevice:
             self._attached = False
             with contextlib.suppress(Exception):
                 await self.driver.detach()
-

@@ -36,8 +36,9 @@ class AdminStateStore:
         except FileNotFoundError:
             return {}
         except (OSError, ValueError) as err:
-            log.warning("admin state file unreadable; starting with every device enabled", path=str(self.path),
-                        error=str(err))  # fmt: skip
+            log.warning(
+                "admin state file unreadable; starting with every device enabled", path=str(self.path), error=str(err)
+            )
             return {}
         out: dict[str, tuple[AdminState, str]] = {}
         for device_id, entry in raw.items() if isinstance(raw, dict) else ():

@@ -105,9 +105,15 @@ async def open_link(url: str | LinkUrl, *, timeout: float = 2.0) -> Link:
         async with asyncio.timeout(timeout):
             if parsed.scheme == "serial":
                 reader, writer = await serial_asyncio.open_serial_connection(
-                    url=parsed.path, baudrate=parsed.baud, bytesize=8, parity="N", stopbits=1, xonxoff=False,
-                    rtscts=False, exclusive=True,
-                )  # fmt: skip
+                    url=parsed.path,
+                    baudrate=parsed.baud,
+                    bytesize=8,
+                    parity="N",
+                    stopbits=1,
+                    xonxoff=False,
+                    rtscts=False,
+                    exclusive=True,
+                )
             else:
                 reader, writer = await asyncio.open_connection(parsed.host, parsed.port)
                 sock = writer.get_extra_info("socket")

@@ -1,0 +1,81 @@
+"""Strict configuration: every bad input stops start-up with the file, key path and expectation."""
+
+from pathlib import Path
+
+import pytest
+
+from hallgw_daemon.config import ConfigError, load_config, parse_config
+
+GOOD = """
+[gateway]
+hall = "jinan-1"
+id = "gw-01"
+state_dir = "/var/lib/hallgw"
+
+[supervision]
+probe_interval = 2
+
+[[stations]]
+id = "window-07"
+kind = "window"
+
+[[devices]]
+id = "idr-07"
+kind = "idcard_reader"
+station = "window-07"
+link = "serial:///dev/ttyUSB0?baud=115200"
+[devices.supervision]
+probe_interval = 0.5
+"""
+
+
+def test_good_config_and_overrides() -> None:
+    cfg = parse_config(GOOD)
+    dev = cfg.devices[0]
+    assert cfg.supervision_for(dev).probe_interval == 0.5
+    assert cfg.supervision_for(dev).queue_limit == 4
+    assert cfg.supervision.probe_interval == 2
+
+
+@pytest.mark.parametrize(
+    ("patch", "expected"),
+    [
+        (("[gateway]", "[gateway]\nbogus = 1"), "cfg.toml: gateway.bogus: unknown key"),
+        (('kind = "idcard_reader"', 'kind = "idcard_readr"'), "devices[0].kind: Value error, expected one of 'idcard_reader'"),
+        (('link = "serial', 'link = "ftp'), "devices[0].link"),
+        (("probe_interval = 0.5", "probe_interval = -1"), "devices[0].supervision.probe_interval: Input should be greater than 0"),
+        (('station = "window-07"', 'station = "window-99"'), "no station 'window-99' is declared"),
+        (('hall = "jinan-1"', 'hall = "Jinan 1"'), "gateway.hall"),
+        (('state_dir = "/var/lib/hallgw"', 'state_dir = "relative"'), "gateway.state_dir: Value error, expected an absolute path"),
+        (("[supervision]", "[supervision]\nbackoff_initial = 5.0\nbackoff_max = 1.0"), "backoff_initial must not exceed backoff_max"),
+        (('id = "gw-01"', 'id = 7'), "gateway.id: Input should be a valid string"),
+    ],
+)
+def test_bad_values_name_the_key_path(patch: tuple[str, str], expected: str) -> None:
+    text = GOOD.replace(*patch, 1)
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, source="cfg.toml")
+    assert expected in str(info.value)
+    assert str(info.value).startswith("cfg.toml:")
+
+
+def test_duplicate_ids_and_roles() -> None:
+    dup = GOOD + '\n[[devices]]\nid = "idr-07"\nkind = "idcard_reader"\nlink = "tcp://127.0.0.1:1"\n'
+    with pytest.raises(ConfigError, match="duplicate device ids"):
+        parse_config(dup)
+    role = GOOD + '\n[[devices]]\nid = "idr-08"\nkind = "idcard_reader"\nstation = "window-07"\nlink = "tcp://127.0.0.1:1"\n'
+    with pytest.raises(ConfigError, match="already has a idcard_reader"):
+        parse_config(role)
+
+
+def test_not_toml_and_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        parse_config("[gateway", source="x.toml")
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "absent.toml")
+
+
+def test_example_config_is_valid() -> None:
+    example = Path(__file__).parents[2] / "systemd" / "hallgw.example.toml"
+    cfg = load_config(example)
+    assert cfg.devices, "the example config shows at least one device"
