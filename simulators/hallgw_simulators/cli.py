@@ -1,0 +1,173 @@
+"""``hallsim``: run a virtual hall, and drive it from the shell.
+
+``hallsim run [SCENARIO.toml]`` starts the simulators of a scenario (the
+packaged demo hall without one), writes the daemon config that points at them
+and a ready file, prints one ``hallsim: ready`` line, and runs until SIGINT or
+SIGTERM; then it closes every pty, removes the symlinks and the ready file and
+exits 0.
+
+``hallsim ctl ...`` sends one control request and prints the JSON answer;
+exit status 0 when the hall answered ``ok``, 1 otherwise.
+
+Exit statuses: 0 success, 1 a failed request or run, 2 a usage or scenario error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from hallgw_simulators.control import ControlClient
+from hallgw_simulators.daemon_config import LOG_LEVELS, write_atomically
+from hallgw_simulators.hall import VirtualHall
+from hallgw_simulators.scenario import MAX_BAUD, ScenarioError, load_demo_scenario, load_scenario
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def _address(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
+    return host, int(port)
+
+
+def _baud(text: str) -> int:
+    if not text.isdigit() or int(text) > MAX_BAUD:
+        raise argparse.ArgumentTypeError(f"expected 0..{MAX_BAUD} (0 = unpaced), got {text!r}")
+    return int(text)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hallsim", description="Simulated devices for a hallgw hall.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run a virtual hall until SIGINT/SIGTERM")
+    run.add_argument("scenario", nargs="?", type=Path, help="scenario TOML (default: the packaged demo hall)")
+    run.add_argument("--state-dir", type=Path, required=True, help="where pty symlinks go")
+    run.add_argument("--config-out", type=Path, required=True, help="where to write the daemon config")
+    run.add_argument("--api-listen", default="127.0.0.1:50051", help="the daemon's gRPC address in the config")
+    run.add_argument("--log-level", choices=LOG_LEVELS, default="info", help="the daemon's log level in the config")
+    run.add_argument("--control", type=_address, help="control server HOST:PORT (default 127.0.0.1:<scenario>)")
+    run.add_argument("--ready-file", type=Path, help="JSON file written once everything listens")
+    run.add_argument("--seed", type=int, help="override the scenario's seed")
+    run.add_argument("--baud", type=_baud, help="line rate of every device (0 = unpaced)")
+
+    ctl = commands.add_parser("ctl", help="send one request to a running hall")
+    where = ctl.add_mutually_exclusive_group(required=True)
+    where.add_argument("--control", type=_address, help="control server HOST:PORT")
+    where.add_argument("--ready-file", type=Path, help="read the control address from a ready file")
+    ops = ctl.add_subparsers(dest="op", required=True)
+    ops.add_parser("list", help="devices, links, card state and faults")
+    ops.add_parser("cards", help="the deck's card ids and layouts")
+    insert = ops.add_parser("insert", help="put a card on a reader")
+    insert.add_argument("device")
+    insert.add_argument("card")
+    remove = ops.add_parser("remove", help="take the card off a reader")
+    remove.add_argument("device")
+    fault = ops.add_parser("fault", help="apply a fault, e.g. `fault idr-01 corrupt 2`")
+    fault.add_argument("device")
+    fault.add_argument("fault")
+    fault.add_argument("args", nargs="*")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``hallsim`` console script."""
+    args = _parser().parse_args(argv)
+    if args.command == "run":
+        return _run(args)
+    return _ctl(args)
+
+
+# -- run ------------------------------------------------------------------------------
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        scenario = load_scenario(args.scenario) if args.scenario else load_demo_scenario()
+    except ScenarioError as err:
+        print(f"hallsim: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    host, port = args.control if args.control else ("127.0.0.1", None)
+    hall = VirtualHall(
+        scenario, state_dir=args.state_dir, control_host=host, control_port=port, seed=args.seed, baud=args.baud
+    )
+    ready_file: Path | None = args.ready_file.resolve() if args.ready_file else None
+    try:
+        return asyncio.run(_serve(hall, args, ready_file))
+    except OSError as err:
+        print(f"hallsim: {err}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        # The ready file describes a running hall: it must not outlive it.
+        if ready_file is not None:
+            with contextlib.suppress(FileNotFoundError):
+                ready_file.unlink()
+
+
+async def _serve(hall: VirtualHall, args: argparse.Namespace, ready_file: Path | None) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    config_out: Path = args.config_out.resolve()
+    async with hall:
+        write_atomically(config_out, hall.daemon_config(api_listen=args.api_listen, log_level=args.log_level))
+        info: dict[str, Any] = {**hall.ready_info(), "config": str(config_out)}
+        if ready_file is not None:
+            write_atomically(ready_file, json.dumps(info, indent=2) + "\n")
+        host, port = hall.control_address
+        # One line on stdout so a parent process can await readiness without polling.
+        print(f"hallsim: ready control={host}:{port} config={config_out}", flush=True)
+        await stop.wait()
+    return EXIT_OK
+
+
+# -- ctl ------------------------------------------------------------------------------
+
+
+def _ctl(args: argparse.Namespace) -> int:
+    try:
+        host, port = args.control if args.control else _address_from_ready_file(args.ready_file)
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        print(f"hallsim: cannot read the control address from {args.ready_file}: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    request: dict[str, Any] = {"op": args.op}
+    if args.op in ("insert", "remove", "fault"):
+        request["device"] = args.device
+    if args.op == "insert":
+        request["card"] = args.card
+    if args.op == "fault":
+        request["fault"] = args.fault
+        request["args"] = list(args.args)
+    try:
+        answer = asyncio.run(_call(host, port, request))
+    except (OSError, ValueError) as err:
+        print(f"hallsim: control server {host}:{port}: {err}", file=sys.stderr)
+        return EXIT_FAILED
+    if not answer.get("ok"):
+        print(f"hallsim: {answer.get('error', 'request failed')}", file=sys.stderr)
+        return EXIT_FAILED
+    print(json.dumps(answer, indent=2, ensure_ascii=False))
+    return EXIT_OK
+
+
+def _address_from_ready_file(path: Path) -> tuple[str, int]:
+    control = json.loads(path.read_text(encoding="utf-8"))["control"]
+    return str(control["host"]), int(control["port"])
+
+
+async def _call(host: str, port: int, request: dict[str, Any]) -> dict[str, Any]:
+    async with asyncio.timeout(10):
+        async with await ControlClient.connect(host, port) as client:
+            return await client.call(request)

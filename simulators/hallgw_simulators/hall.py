@@ -1,0 +1,211 @@
+"""A virtual hall: every simulator of a scenario plus the control server.
+
+``async with VirtualHall(scenario, state_dir=...) as hall`` starts each device
+on its transport (pty symlinks go into ``state_dir``) and the JSON-lines
+control server on 127.0.0.1; leaving the block closes everything and removes
+the symlinks. :meth:`VirtualHall.handle` is the control protocol's dispatcher.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final, Self
+
+from hallgw_simulators.control import ControlServer
+from hallgw_simulators.daemon_config import render_daemon_config
+from hallgw_simulators.deck import Deck, build_deck
+from hallgw_simulators.idcard_device import FaultArg, FaultError, IdCardReaderDevice
+from hallgw_simulators.links import Endpoint, PtyEndpoint, TcpEndpoint
+from hallgw_simulators.scenario import DeviceSpec, Scenario
+
+_FIELDS: dict[str, frozenset[str]] = {
+    "list": frozenset({"op"}),
+    "cards": frozenset({"op"}),
+    "insert": frozenset({"op", "device", "card"}),
+    "remove": frozenset({"op", "device"}),
+    "fault": frozenset({"op", "device", "fault", "args"}),
+}
+"""Ops and the fields each request may carry: an unknown field is an error, not ignored."""
+
+
+class VirtualHall:
+    """The simulators of one scenario and the control server that drives them."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        state_dir: Path,
+        control_host: str = "127.0.0.1",
+        control_port: int | None = None,
+        seed: int | None = None,
+        baud: int | None = None,
+    ) -> None:
+        """``seed`` overrides the scenario's; ``baud`` overrides every device's line rate."""
+        self.scenario = scenario
+        self.state_dir = state_dir.resolve()
+        self.seed = scenario.hall.seed if seed is None else seed
+        self.deck: Deck = build_deck(self.seed)
+        self.devices: dict[str, IdCardReaderDevice] = {spec.id: self._device(spec, baud) for spec in scenario.devices}
+        port = scenario.hall.control_port if control_port is None else control_port
+        self.control = ControlServer(self.handle, host=control_host, port=port)
+        self._started: list[IdCardReaderDevice] = []
+
+    def _device(self, spec: DeviceSpec, baud_override: int | None) -> IdCardReaderDevice:
+        endpoint: Endpoint
+        if spec.transport == "pty":
+            endpoint = PtyEndpoint(spec.id, self.state_dir / f"{spec.id}.tty")
+        else:
+            endpoint = TcpEndpoint(spec.id, "127.0.0.1", spec.port)
+        if baud_override is not None:
+            baud = baud_override
+        else:
+            baud = spec.baud if spec.baud is not None else self.scenario.hall.baud
+        return IdCardReaderDevice(
+            device_id=spec.id,
+            deck=self.deck,
+            seed=self.seed,
+            baud=baud,
+            endpoint=endpoint,
+            card=spec.card,
+            station=spec.station,
+            name=spec.name,
+        )
+
+    # -- lifecycle ---------------------------------------------------------------
+    async def start(self) -> None:
+        """Start every device, then the control server; undo everything on failure."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            for device in self.devices.values():
+                await device.start()
+                self._started.append(device)
+            await self.control.start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def stop(self) -> None:
+        """Stop the control server and every device (removing pty symlinks)."""
+        await self.control.stop()
+        while self._started:
+            device = self._started.pop()
+            with contextlib.suppress(OSError):
+                await device.stop()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    @property
+    def control_address(self) -> tuple[str, int]:
+        """(host, port) of the control server."""
+        return self.control.host, self.control.port
+
+    def daemon_config(self, *, api_listen: str = "127.0.0.1:50051", log_level: str = "info") -> str:
+        """The daemon config pointing at this hall's devices."""
+        links = {device_id: device.link_url for device_id, device in self.devices.items()}
+        return render_daemon_config(
+            self.scenario, links=links, state_dir=self.state_dir, api_listen=api_listen, log_level=log_level
+        )
+
+    def ready_info(self) -> dict[str, Any]:
+        """What the ready file says: the control address and where each device is."""
+        host, port = self.control_address
+        return {
+            "hall": self.scenario.hall.name,
+            "seed": self.seed,
+            "control": {"host": host, "port": port},
+            "devices": [
+                {
+                    "id": device.device_id,
+                    "kind": device.kind,
+                    "station": device.station,
+                    "transport": device.endpoint.transport,
+                    "link": device.link_url,
+                    "path": str(device.endpoint.path) if isinstance(device.endpoint, PtyEndpoint) else None,
+                    "port": device.endpoint.port if isinstance(device.endpoint, TcpEndpoint) else None,
+                }
+                for device in self.devices.values()
+            ],
+        }
+
+    # -- control protocol --------------------------------------------------------
+    async def handle(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Answer one control request (never raises for a bad request)."""
+        op = request.get("op")
+        if not isinstance(op, str) or op not in _FIELDS:
+            return {"ok": False, "error": f"unknown op {op!r}; known: {', '.join(_FIELDS)}"}
+        unknown = sorted(set(request) - _FIELDS[op])
+        if unknown:
+            return {"ok": False, "error": f"unknown field(s) for {op}: {', '.join(unknown)}"}
+        try:
+            return await _OP_HANDLERS[op](self, request)
+        except FaultError as err:
+            return {"ok": False, "error": str(err)}
+        except OSError as err:
+            # openpty or listen failing on replug: report it, keep serving.
+            return {"ok": False, "error": f"{op} failed: {err}"}
+
+    async def _op_list(self, request: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "hall": self.scenario.hall.name, "devices": self._list()}
+
+    async def _op_cards(self, request: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "cards": self.deck.describe()}
+
+    async def _op_insert(self, request: dict[str, Any]) -> dict[str, Any]:
+        device = self._target(request)
+        card = request.get("card")
+        if not isinstance(card, str):
+            raise FaultError("insert needs a card id in 'card'")
+        await device.apply_fault("insert", [card])
+        return {"ok": True, "device": device.describe()}
+
+    async def _op_remove(self, request: dict[str, Any]) -> dict[str, Any]:
+        device = self._target(request)
+        await device.apply_fault("remove")
+        return {"ok": True, "device": device.describe()}
+
+    async def _op_fault(self, request: dict[str, Any]) -> dict[str, Any]:
+        device = self._target(request)
+        await device.apply_fault(*self._fault_request(request))
+        return {"ok": True, "device": device.describe()}
+
+    def _list(self) -> list[dict[str, Any]]:
+        return [device.describe() for device in self.devices.values()]
+
+    def _target(self, request: dict[str, Any]) -> IdCardReaderDevice:
+        device_id = request.get("device")
+        if not isinstance(device_id, str):
+            raise FaultError("the request needs a device id in 'device'")
+        try:
+            return self.devices[device_id]
+        except KeyError:
+            raise FaultError(f"unknown device {device_id!r}; known: {', '.join(self.devices)}") from None
+
+    @staticmethod
+    def _fault_request(request: dict[str, Any]) -> tuple[str, Sequence[FaultArg]]:
+        name = request.get("fault")
+        if not isinstance(name, str):
+            raise FaultError("a fault request needs the fault name in 'fault'")
+        args = request.get("args", [])
+        if not isinstance(args, list) or not all(isinstance(a, str | int | bool) for a in args):
+            raise FaultError("'args' is a list of strings, numbers or booleans")
+        return name, args
+
+
+_OP_HANDLERS: Final[dict[str, Callable[[VirtualHall, dict[str, Any]], Coroutine[Any, Any, dict[str, Any]]]]] = {
+    "list": VirtualHall._op_list,
+    "cards": VirtualHall._op_cards,
+    "insert": VirtualHall._op_insert,
+    "remove": VirtualHall._op_remove,
+    "fault": VirtualHall._op_fault,
+}

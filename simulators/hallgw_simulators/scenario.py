@@ -1,0 +1,241 @@
+"""Scenario files: which stations and devices a virtual hall has.
+
+The schema is small and strict: an unknown key, a missing key or a value of the
+wrong type or range is a :class:`ScenarioError` that names the file and the key
+path (``devices[2].transport``). See ``docs/simulators.md`` for the schema.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from collections.abc import Collection
+from importlib import resources
+from pathlib import Path
+from typing import Any, Final, TypeVar
+
+from hallgw_simulators.deck import build_deck
+
+STATION_KINDS: Final = ("window", "desk", "booth", "area24")
+DEVICE_KINDS: Final = ("idcard_reader",)
+TRANSPORTS: Final = ("pty", "tcp")
+MAX_BAUD: Final = 4_000_000
+_IDENT: Final = re.compile(r"[a-z0-9-]+")
+_T = TypeVar("_T")
+
+
+class ScenarioError(ValueError):
+    """A scenario that does not follow the schema; says where and what."""
+
+    def __init__(self, source: str, path: str, message: str) -> None:
+        super().__init__(f"{source}: {path}: {message}" if path else f"{source}: {message}")
+        self.source = source
+        self.path = path
+        self.message = message
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class HallSpec:
+    """The ``[hall]`` table."""
+
+    name: str
+    seed: int = 0
+    baud: int = 115200
+    gateway: str = "gw-01"
+    control_port: int = 0
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class StationSpec:
+    """One ``[[stations]]`` entry: a window, desk, booth or 24-hour area."""
+
+    id: str
+    kind: str
+    name: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceSpec:
+    """One ``[[devices]]`` entry."""
+
+    id: str
+    kind: str
+    station: str
+    transport: str
+    baud: int | None = None
+    """Line rate; None means the hall's."""
+    card: str | None = None
+    """Card id lying on the reader at start."""
+    name: str | None = None
+    port: int = 0
+    """TCP port (tcp transport only); 0 picks a free one."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Scenario:
+    """A whole virtual hall."""
+
+    hall: HallSpec
+    stations: tuple[StationSpec, ...]
+    devices: tuple[DeviceSpec, ...]
+
+    def station(self, station_id: str) -> StationSpec:
+        """The station with this id."""
+        return next(s for s in self.stations if s.id == station_id)
+
+
+class _Table:
+    """Reads one TOML table, remembering which keys were used."""
+
+    def __init__(self, source: str, path: str, value: object) -> None:
+        self.source = source
+        self.path = path
+        if not isinstance(value, dict):
+            raise self.error("", f"expected a table, got {_type(value)}")
+        self.data: dict[str, Any] = value
+        self.used: set[str] = set()
+
+    def error(self, key: str, message: str) -> ScenarioError:
+        return ScenarioError(self.source, ".".join(p for p in (self.path, key) if p), message)
+
+    def _get(self, key: str, required: bool) -> object:
+        self.used.add(key)
+        if key not in self.data and required:
+            raise self.error(key, "is required")
+        return self.data.get(key)
+
+    def string(
+        self, key: str, *, required: bool = False, ident: bool = False, choices: Collection[str] = ()
+    ) -> str | None:
+        value = self._get(key, required)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise self.error(key, f"expected a string, got {_type(value)}")
+        if ident and not _IDENT.fullmatch(value):
+            raise self.error(key, f"expected lower-case letters, digits and '-', got {value!r}")
+        if choices and value not in choices:
+            raise self.error(key, f"expected one of {', '.join(map(repr, choices))}, got {value!r}")
+        if not value.strip():
+            raise self.error(key, "must not be empty")
+        return value
+
+    def integer(self, key: str, *, minimum: int, maximum: int) -> int | None:
+        value = self._get(key, False)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.error(key, f"expected an integer, got {_type(value)}")
+        if not minimum <= value <= maximum:
+            raise self.error(key, f"expected {minimum}..{maximum}, got {value}")
+        return value
+
+    def array(self, key: str) -> list[object]:
+        value = self._get(key, False)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self.error(key, f"expected an array of tables, got {_type(value)}")
+        return value
+
+    def done(self) -> None:
+        for key in self.data:
+            if key not in self.used:
+                raise self.error(key, "unknown key")
+
+
+def _type(value: object) -> str:
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "an array"}.get(
+        type(value), "a table" if isinstance(value, dict) else type(value).__name__
+    )
+
+
+def _must(value: str | None) -> str:
+    assert value is not None  # noqa: S101 - guarded by required=True
+    return value
+
+
+def parse_scenario(data: dict[str, Any], *, source: str = "<scenario>") -> Scenario:
+    """Validate parsed TOML and build a :class:`Scenario`."""
+    top = _Table(source, "", data)
+    hall_table = _Table(source, "hall", top._get("hall", True))
+    defaults = HallSpec(name="x")
+    hall = HallSpec(
+        name=_must(hall_table.string("name", required=True, ident=True)),
+        seed=_pick(hall_table.integer("seed", minimum=0, maximum=2**63 - 1), defaults.seed),
+        baud=_pick(hall_table.integer("baud", minimum=0, maximum=MAX_BAUD), defaults.baud),
+        gateway=_pick(hall_table.string("gateway", ident=True), defaults.gateway),
+        control_port=_pick(hall_table.integer("control_port", minimum=0, maximum=65535), defaults.control_port),
+    )
+    hall_table.done()
+
+    stations: list[StationSpec] = []
+    for index, raw in enumerate(top.array("stations")):
+        table = _Table(source, f"stations[{index}]", raw)
+        station_id = _must(table.string("id", required=True, ident=True))
+        if any(s.id == station_id for s in stations):
+            raise table.error("id", f"duplicate station id {station_id!r}")
+        kind = _must(table.string("kind", required=True, choices=STATION_KINDS))
+        stations.append(StationSpec(id=station_id, kind=kind, name=table.string("name") or station_id))
+        table.done()
+
+    deck = build_deck(0)
+    devices: list[DeviceSpec] = []
+    ports: set[int] = set()
+    for index, raw in enumerate(top.array("devices")):
+        table = _Table(source, f"devices[{index}]", raw)
+        device_id = _must(table.string("id", required=True, ident=True))
+        if any(d.id == device_id for d in devices):
+            raise table.error("id", f"duplicate device id {device_id!r}")
+        kind = _must(table.string("kind", required=True, choices=DEVICE_KINDS))
+        station = _must(table.string("station", required=True, ident=True))
+        if not any(s.id == station for s in stations):
+            raise table.error("station", f"no station with id {station!r}")
+        transport = _must(table.string("transport", required=True, choices=TRANSPORTS))
+        card = table.string("card")
+        if card is not None and card not in deck:
+            raise table.error("card", f"no card {card!r} in the deck; known: {', '.join(deck)}")
+        port = table.integer("port", minimum=0, maximum=65535)
+        if port is not None and transport != "tcp":
+            raise table.error("port", "only a tcp device has a port")
+        if port:
+            if port in ports:
+                raise table.error("port", f"port {port} is used by another device")
+            ports.add(port)
+        devices.append(
+            DeviceSpec(
+                id=device_id,
+                kind=kind,
+                station=station,
+                transport=transport,
+                baud=table.integer("baud", minimum=0, maximum=MAX_BAUD),
+                card=card,
+                name=table.string("name"),
+                port=port or 0,
+            )
+        )
+        table.done()
+    top.done()
+    return Scenario(hall=hall, stations=tuple(stations), devices=tuple(devices))
+
+
+def _pick(value: _T | None, default: _T) -> _T:
+    return default if value is None else value
+
+
+def load_scenario(path: Path) -> Scenario:
+    """Read and validate a scenario file."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise ScenarioError(str(path), "", f"cannot read: {err.strerror or err}") from err
+    except tomllib.TOMLDecodeError as err:
+        raise ScenarioError(str(path), "", f"not valid TOML: {err}") from err
+    return parse_scenario(data, source=str(path))
+
+
+def load_demo_scenario() -> Scenario:
+    """The demo hall packaged with the simulators (``scenarios/demo.toml``)."""
+    resource = resources.files("hallgw_simulators").joinpath("scenarios").joinpath("demo.toml")
+    return parse_scenario(tomllib.loads(resource.read_text(encoding="utf-8")), source="demo.toml")
