@@ -20,6 +20,8 @@ DEFAULT_CARD_WAIT: Final = 10.0
 """Card wait when the call has neither card_wait nor a deadline."""
 DEADLINE_MARGIN: Final = 0.25
 """Answer this long before the caller's deadline, so the caller gets our reason, not its own timeout."""
+LAST_LOOK: Final = 0.1
+"""Time kept for the final find-card exchange of a card wait."""
 MAX_REQUEST_ID: Final = 128
 TRACE_QUEUE: Final = 512
 
@@ -157,7 +159,8 @@ class IdCardService(idcard_pb2_grpc.IdCardServiceServicer):  # type: ignore[misc
                 raise InvalidRequestError("card_wait must not be negative")
         else:
             wait = DEFAULT_CARD_WAIT if deadline is None else float("inf")
-        wait_until = min(now + wait, deadline if deadline is not None else float("inf"))
+        # The last look for a card must end before the deadline, so the caller hears NO_CARD.
+        wait_until = min(now + wait, deadline - LAST_LOOK if deadline is not None else float("inf"))
         progress = dev.progress(request.request_id)
 
         async def read(driver: IdCardReaderDriver) -> CardResult:

@@ -1,0 +1,212 @@
+"""A running virtual hall: `hallsim run` and `hallgwd` as real processes, with clients.
+
+Every test that uses it talks to the daemon the way a business system does
+(gRPC on a real port) and drives the simulated devices through the
+simulator's control port, as an engineer would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_status import rpc_status
+from google.rpc import error_details_pb2
+from hallgw_api.v1 import device_pb2, device_service_pb2, device_service_pb2_grpc, idcard_pb2_grpc
+
+from hallgw_simulators.control import ControlClient
+
+BIN = Path(sys.executable).parent
+START_TIMEOUT = 20.0
+CHANNEL_OPTIONS = [("grpc.enable_http_proxy", 0)]
+"""Everything is on 127.0.0.1: never route test calls through a configured proxy."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def error_info(err: grpc.aio.AioRpcError) -> tuple[grpc.StatusCode, str, dict[str, str]]:
+    """(status code, ErrorInfo reason, ErrorInfo metadata) of a failed call."""
+    status = rpc_status.from_call(err)  # type: ignore[arg-type]
+    assert status is not None, f"no rich status in {err.code()}: {err.details()}"
+    for detail in status.details:
+        info = error_details_pb2.ErrorInfo()
+        if detail.Unpack(info):
+            return err.code(), info.reason, dict(info.metadata)
+    raise AssertionError("no ErrorInfo in the status details")
+
+
+async def wait_for_file(path: Path, proc: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args} exited with {proc.returncode} before writing {path}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{path} not written within {timeout} s")
+        await asyncio.sleep(0.02)
+
+
+class Hall:
+    """The processes, their logs and the clients of one virtual hall."""
+
+    def __init__(self, root: Path, *, scenario: Path | None = None, baud: int | None = None) -> None:
+        self.root = root
+        self.scenario = scenario
+        self.baud = baud
+        self.port = free_port()
+        self.target = f"127.0.0.1:{self.port}"
+        self.config = root / "hallgw.toml"
+        self.ready_file = root / "ready.json"
+        self.sim_log = root / "hallsim.log"
+        self.gw_log = root / "hallgwd.log"
+        self.sim: subprocess.Popen[bytes] | None = None
+        self.gw: subprocess.Popen[bytes] | None = None
+        self.ready: dict[str, Any] = {}
+        self.channel: grpc.aio.Channel | None = None
+        self.control: ControlClient | None = None
+
+    # -- processes ---------------------------------------------------------------------
+    async def start(self) -> None:
+        args = [str(BIN / "hallsim"), "run", "--state-dir", str(self.root), "--config-out", str(self.config),
+                "--ready-file", str(self.ready_file), "--api-listen", self.target]  # fmt: skip
+        if self.scenario is not None:
+            args.append(str(self.scenario))
+        if self.baud is not None:
+            args += ["--baud", str(self.baud)]
+        with self.sim_log.open("ab") as log:
+            self.sim = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+        await wait_for_file(self.ready_file, self.sim, START_TIMEOUT)
+        self.ready = json.loads(self.ready_file.read_text())
+        self.control = await ControlClient.connect(self.ready["control"]["host"], self.ready["control"]["port"])
+        await self.start_daemon()
+
+    async def start_daemon(self) -> None:
+        with self.gw_log.open("ab") as log:
+            self.gw = subprocess.Popen(
+                [str(BIN / "hallgwd"), "--config", str(self.config)], stdout=log, stderr=subprocess.STDOUT
+            )
+        self.channel = grpc.aio.insecure_channel(self.target, options=CHANNEL_OPTIONS)
+        health = health_pb2_grpc.HealthStub(self.channel)
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            if self.gw.poll() is not None:
+                raise RuntimeError(f"hallgwd exited with {self.gw.returncode}: {self.gw_log.read_text()[-2000:]}")
+            try:
+                resp = await health.Check(health_pb2.HealthCheckRequest(service=""), timeout=1)
+                if resp.status == health_pb2.HealthCheckResponse.SERVING:
+                    break
+            except grpc.aio.AioRpcError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError("hallgwd did not start serving")
+            await asyncio.sleep(0.05)
+
+    async def stop_daemon(self, sig: int = signal.SIGTERM) -> int:
+        """Stop hallgwd with ``sig``; returns its exit code."""
+        assert self.gw is not None
+        if self.channel is not None:
+            await self.channel.close()
+            self.channel = None
+        self.gw.send_signal(sig)
+        code = await asyncio.to_thread(self.gw.wait, 15)
+        return code
+
+    async def stop(self) -> tuple[int | None, int | None]:
+        """Stop both processes (daemon first); returns their exit codes."""
+        gw_code = sim_code = None
+        if self.gw is not None and self.gw.poll() is None:
+            gw_code = await self.stop_daemon()
+        elif self.gw is not None:
+            gw_code = self.gw.returncode
+        if self.control is not None:
+            with contextlib.suppress(Exception):
+                await self.control.close()
+        if self.sim is not None:
+            if self.sim.poll() is None:
+                self.sim.send_signal(signal.SIGTERM)
+                try:
+                    sim_code = await asyncio.to_thread(self.sim.wait, 10)
+                except subprocess.TimeoutExpired:
+                    self.sim.kill()
+                    sim_code = self.sim.wait()
+            else:
+                sim_code = self.sim.returncode
+        if self.gw is not None and self.gw.poll() is None:
+            self.gw.kill()
+            self.gw.wait()
+        return gw_code, sim_code
+
+    # -- clients -----------------------------------------------------------------------
+    @property
+    def devices(self) -> device_service_pb2_grpc.DeviceServiceStub:
+        assert self.channel is not None
+        return device_service_pb2_grpc.DeviceServiceStub(self.channel)
+
+    @property
+    def idcard(self) -> idcard_pb2_grpc.IdCardServiceStub:
+        assert self.channel is not None
+        return idcard_pb2_grpc.IdCardServiceStub(self.channel)
+
+    @property
+    def ctl(self) -> ControlClient:
+        assert self.control is not None
+        return self.control
+
+    async def device(self, device_id: str) -> device_pb2.Device:
+        resp = await self.devices.GetDevice(
+            device_service_pb2.GetDeviceRequest(device=device_pb2.DeviceRef(device_id=device_id)), timeout=5
+        )
+        return resp.device
+
+    async def wait_oper(self, device_id: str, state: int, timeout: float = 5.0) -> float:
+        """Wait until ``device_id`` reaches ``state``; returns the seconds it took."""
+        started = time.monotonic()
+        call = self.devices.WatchEvents(
+            device_service_pb2.WatchEventsRequest(device_ids=[device_id], include_current_state=True)
+        )
+        try:
+            async with asyncio.timeout(timeout):
+                async for item in call:
+                    ev = item.event
+                    if ev.WhichOneof("payload") == "state_changed" and ev.state_changed.device.oper_state == state:
+                        return time.monotonic() - started
+        finally:
+            call.cancel()
+        raise AssertionError("stream ended")  # pragma: no cover
+
+    async def wait_all_online(self, timeout: float = 10.0) -> None:
+        for dev in self.ready["devices"]:
+            await self.wait_oper(dev["id"], device_pb2.OPER_STATE_ONLINE, timeout)
+
+    def logs(self) -> str:
+        return self.gw_log.read_text(errors="replace") + self.sim_log.read_text(errors="replace")
+
+
+@contextlib.asynccontextmanager
+async def running_hall(root: Path, **kwargs: Any) -> AsyncIterator[Hall]:
+    """Start a virtual hall and its daemon; stop both (and check they exit cleanly) after."""
+    root.mkdir(parents=True, exist_ok=True)
+    hall = Hall(root, **kwargs)
+    try:
+        await hall.start()
+        await hall.wait_all_online()
+        yield hall
+    finally:
+        gw_code, sim_code = await hall.stop()
+    assert gw_code in (0, None), f"hallgwd exited with {gw_code}"
+    assert sim_code in (0, None), f"hallsim exited with {sim_code}"
+
