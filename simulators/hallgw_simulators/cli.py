@@ -9,6 +9,9 @@ exits 0.
 ``hallsim ctl ...`` sends one control request and prints the JSON answer;
 exit status 0 when the hall answered ``ok``, 1 otherwise.
 
+``hallsim probe`` runs one card transaction against a device, as a host, and
+prints the SAM id and the card's layout and sizes (never its fields).
+
 Exit statuses: 0 success, 1 a failed request or run, 2 a usage or scenario error.
 """
 
@@ -24,10 +27,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from hallgw_protocols import ProtocolError
 from hallgw_simulators.control import ControlClient
 from hallgw_simulators.daemon_config import LOG_LEVELS, write_atomically
 from hallgw_simulators.hall import VirtualHall
-from hallgw_simulators.scenario import MAX_BAUD, ScenarioError, load_demo_scenario, load_scenario
+from hallgw_simulators.hostside import ProbeError, open_link, probe
+from hallgw_simulators.links import BAUD_RATES
+from hallgw_simulators.scenario import ScenarioError, load_demo_scenario, load_scenario
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -42,8 +48,8 @@ def _address(text: str) -> tuple[str, int]:
 
 
 def _baud(text: str) -> int:
-    if not text.isdigit() or int(text) > MAX_BAUD:
-        raise argparse.ArgumentTypeError(f"expected 0..{MAX_BAUD} (0 = unpaced), got {text!r}")
+    if not text.isdigit() or (int(text) and int(text) not in BAUD_RATES):
+        raise argparse.ArgumentTypeError(f"expected 0 (unpaced) or one of {', '.join(map(str, BAUD_RATES))}")
     return int(text)
 
 
@@ -78,6 +84,14 @@ def _parser() -> argparse.ArgumentParser:
     fault.add_argument("device")
     fault.add_argument("fault")
     fault.add_argument("args", nargs="*")
+
+    probe = commands.add_parser(
+        "probe", help="run one card transaction against a device (not while the daemon uses it)"
+    )
+    target = probe.add_mutually_exclusive_group(required=True)
+    target.add_argument("--ready-file", type=Path, help="find the device's link in a ready file")
+    target.add_argument("--link", help="serial:///PATH or tcp://HOST:PORT")
+    probe.add_argument("device", nargs="?", help="device id (with --ready-file)")
     return parser
 
 
@@ -86,6 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "run":
         return _run(args)
+    if args.command == "probe":
+        return _probe(args)
     return _ctl(args)
 
 
@@ -171,3 +187,38 @@ async def _call(host: str, port: int, request: dict[str, Any]) -> dict[str, Any]
     async with asyncio.timeout(10):
         async with await ControlClient.connect(host, port) as client:
             return await client.call(request)
+
+
+# -- probe ----------------------------------------------------------------------------
+
+
+def _probe(args: argparse.Namespace) -> int:
+    link: str | None = args.link
+    if link is None:
+        if not args.device:
+            print("hallsim: probe --ready-file needs a device id", file=sys.stderr)
+            return EXIT_USAGE
+        try:
+            devices = json.loads(args.ready_file.read_text(encoding="utf-8"))["devices"]
+            link = next((str(d["link"]) for d in devices if d["id"] == args.device), None)
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            print(f"hallsim: cannot read {args.ready_file}: {err}", file=sys.stderr)
+            return EXIT_USAGE
+        if link is None:
+            print(f"hallsim: no device {args.device!r} in {args.ready_file}", file=sys.stderr)
+            return EXIT_USAGE
+    try:
+        summary = asyncio.run(_probe_link(link))
+    except (OSError, EOFError, TimeoutError, ValueError, ProbeError, ProtocolError) as err:
+        print(f"hallsim: probe {link}: {type(err).__name__}: {err}", file=sys.stderr)
+        return EXIT_FAILED
+    print(json.dumps({"link": link, **summary}, indent=2))
+    return EXIT_OK
+
+
+async def _probe_link(link: str) -> dict[str, Any]:
+    host = await open_link(link)
+    try:
+        return await probe(host)
+    finally:
+        host.close()

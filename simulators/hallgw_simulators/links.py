@@ -36,6 +36,9 @@ from typing import Any, Final, Protocol
 DEFAULT_BAUD: Final = 115200
 """The SAM's default line rate, used in link URLs when pacing is off."""
 
+BAUD_RATES: Final = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
+"""Standard UART rates a simulated serial device may be paced at (0 turns pacing off)."""
+
 BITS_PER_BYTE: Final = 10
 """One start bit, eight data bits, one stop bit (8N1)."""
 

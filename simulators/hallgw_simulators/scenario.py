@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import Any, Final, TypeVar
 
 from hallgw_simulators.deck import build_deck
+from hallgw_simulators.links import BAUD_RATES
 
 STATION_KINDS: Final = ("window", "desk", "booth", "area24")
 DEVICE_KINDS: Final = ("idcard_reader",)
 TRANSPORTS: Final = ("pty", "tcp")
-MAX_BAUD: Final = 4_000_000
-_IDENT: Final = re.compile(r"[a-z0-9-]+")
+_IDENT: Final = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+"""The daemon's id syntax: a scenario must not produce a config the daemon refuses."""
 _T = TypeVar("_T")
 
 
@@ -114,7 +115,7 @@ class _Table:
         if not isinstance(value, str):
             raise self.error(key, f"expected a string, got {_type(value)}")
         if ident and not _IDENT.fullmatch(value):
-            raise self.error(key, f"expected lower-case letters, digits and '-', got {value!r}")
+            raise self.error(key, f"expected 1-63 lower-case letters, digits or '-' (not first), got {value!r}")
         if choices and value not in choices:
             raise self.error(key, f"expected one of {', '.join(map(repr, choices))}, got {value!r}")
         if not value.strip():
@@ -129,6 +130,12 @@ class _Table:
             raise self.error(key, f"expected an integer, got {_type(value)}")
         if not minimum <= value <= maximum:
             raise self.error(key, f"expected {minimum}..{maximum}, got {value}")
+        return value
+
+    def baud(self, key: str) -> int | None:
+        value = self.integer(key, minimum=0, maximum=max(BAUD_RATES))
+        if value is not None and value and value not in BAUD_RATES:
+            raise self.error(key, f"expected 0 (unpaced) or one of {', '.join(map(str, BAUD_RATES))}, got {value}")
         return value
 
     def array(self, key: str) -> list[object]:
@@ -164,7 +171,7 @@ def parse_scenario(data: dict[str, Any], *, source: str = "<scenario>") -> Scena
     hall = HallSpec(
         name=_must(hall_table.string("name", required=True, ident=True)),
         seed=_pick(hall_table.integer("seed", minimum=0, maximum=2**63 - 1), defaults.seed),
-        baud=_pick(hall_table.integer("baud", minimum=0, maximum=MAX_BAUD), defaults.baud),
+        baud=_pick(hall_table.baud("baud"), defaults.baud),
         gateway=_pick(hall_table.string("gateway", ident=True), defaults.gateway),
         control_port=_pick(hall_table.integer("control_port", minimum=0, maximum=65535), defaults.control_port),
     )
@@ -192,6 +199,9 @@ def parse_scenario(data: dict[str, Any], *, source: str = "<scenario>") -> Scena
         station = _must(table.string("station", required=True, ident=True))
         if not any(s.id == station for s in stations):
             raise table.error("station", f"no station with id {station!r}")
+        if any(d.station == station and d.kind == kind for d in devices):
+            # A station's devices fill roles: the daemon refuses two of one kind.
+            raise table.error("station", f"station {station!r} already has a {kind} device")
         transport = _must(table.string("transport", required=True, choices=TRANSPORTS))
         card = table.string("card")
         if card is not None and card not in deck:
@@ -209,7 +219,7 @@ def parse_scenario(data: dict[str, Any], *, source: str = "<scenario>") -> Scena
                 kind=kind,
                 station=station,
                 transport=transport,
-                baud=table.integer("baud", minimum=0, maximum=MAX_BAUD),
+                baud=table.baud("baud"),
                 card=card,
                 name=table.string("name"),
                 port=port or 0,
