@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from hallgw_daemon.core.model import DeviceKind, StationKind
+from hallgw_daemon.transports import parse_link_url
 
 Ident = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
 Seconds = Annotated[float, Field(gt=0, le=3600)]
@@ -115,9 +116,6 @@ class StationConfig(_Strict):
         return _enum(StationKind, value)
 
 
-LINK_SCHEMES = ("serial", "tcp")
-
-
 class DeviceConfig(_Strict):
     """One device: its kind, its station and the URL of its link."""
 
@@ -136,9 +134,7 @@ class DeviceConfig(_Strict):
     @field_validator("link")
     @classmethod
     def _link(cls, value: str) -> str:
-        scheme = urlsplit(value).scheme
-        if scheme not in LINK_SCHEMES:
-            raise ValueError(f"link scheme must be one of {', '.join(s + '://' for s in LINK_SCHEMES)}")
+        parse_link_url(value)  # raises ValueError saying what was expected
         return value
 
 

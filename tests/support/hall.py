@@ -26,6 +26,7 @@ from google.rpc import error_details_pb2
 from hallgw_api.v1 import device_pb2, device_service_pb2, device_service_pb2_grpc, idcard_pb2_grpc
 
 from hallgw_simulators.control import ControlClient
+from hallgw_simulators.deck import build_deck
 
 BIN = Path(sys.executable).parent
 START_TIMEOUT = 20.0
@@ -209,4 +210,21 @@ async def running_hall(root: Path, **kwargs: Any) -> AsyncIterator[Hall]:
         gw_code, sim_code = await hall.stop()
     assert gw_code in (0, None), f"hallgwd exited with {gw_code}"
     assert sim_code in (0, None), f"hallsim exited with {sim_code}"
+    if hall.ready:
+        assert_no_personal_data(root, build_deck(int(hall.ready["seed"])).sensitive_values())
+
+
+def assert_no_personal_data(root: Path, values: tuple[str, ...]) -> None:
+    """No test identity's name or number in any file the run left: logs, state, configs.
+
+    Every file under ``root`` is searched as UTF-8 and as UTF-16-LE (the card's own encoding).
+    """
+    assert values
+    for path in root.rglob("*"):
+        if not path.is_file():
+            continue
+        data = path.read_bytes()
+        for value in values:
+            for encoded in (value.encode(), value.encode("utf-16-le")):
+                assert encoded not in data, f"personal data ({value[:1]}...) found in {path.name}"
 
