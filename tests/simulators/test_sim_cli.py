@@ -1,0 +1,156 @@
+"""``hallsim`` as a real process: run, ctl, probe, and a clean exit on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from hallgw_simulators.deck import build_deck
+from hallgw_simulators.hostside import SamHost
+
+HALLSIM = str(Path(sys.executable).with_name("hallsim"))
+TIMEOUT = 15.0
+
+
+async def _hallsim(*args: str) -> tuple[int, str, str]:
+    """Run one short ``hallsim`` command; returns (exit code, stdout, stderr)."""
+    proc = await asyncio.create_subprocess_exec(
+        HALLSIM, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        async with asyncio.timeout(TIMEOUT):
+            out, err = await proc.communicate()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+def _exists(path: str | Path) -> bool:
+    return os.path.lexists(path)
+
+
+async def test_run_ctl_probe_and_sigterm(tmp_path: Path) -> None:
+    state, config, ready = tmp_path / "state", tmp_path / "hallgw.toml", tmp_path / "ready.json"
+    proc = await asyncio.create_subprocess_exec(
+        HALLSIM, "run", "--state-dir", str(state), "--config-out", str(config), "--ready-file", str(ready),
+        "--api-listen", "127.0.0.1:50123", "--control", "127.0.0.1:0", "--baud", "0", "--seed", "5",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        async with asyncio.timeout(TIMEOUT):
+            line = (await proc.stdout.readline()).decode()
+        assert line.startswith("hallsim: ready control=127.0.0.1:"), line
+
+        info = json.loads(ready.read_text())
+        assert info["seed"] == 5
+        assert info["config"] == str(config)
+        devices = {d["id"]: d for d in info["devices"]}
+        assert set(devices) == {"idr-01", "idr-02", "idr-03", "idr-04", "idr-05"}
+        assert devices["idr-01"]["path"] == str(state / "idr-01.tty")
+        assert devices["idr-05"]["transport"] == "tcp"
+        assert all(os.readlink(devices[f"idr-0{n}"]["path"]).startswith("/dev/pts/") for n in range(1, 5))
+
+        written = tomllib.loads(config.read_text())
+        assert written["api"]["listen"] == "127.0.0.1:50123"
+        assert {d["id"]: d["link"] for d in written["devices"]} == {k: d["link"] for k, d in devices.items()}
+
+        code, out, _ = await _hallsim("ctl", "--ready-file", str(ready), "list")
+        assert code == 0
+        assert [d["id"] for d in json.loads(out)["devices"]] == list(devices)
+        control = f"{info['control']['host']}:{info['control']['port']}"
+        code, out, _ = await _hallsim("ctl", "--control", control, "insert", "idr-02", "resident-2")
+        assert code == 0
+        assert json.loads(out)["device"]["card"] == "resident-2"
+        code, _, err = await _hallsim("ctl", "--control", control, "insert", "idr-02", "nobody")
+        assert code == 1
+        assert "unknown card 'nobody'" in err
+        code, out, _ = await _hallsim("ctl", "--control", control, "fault", "idr-04", "corrupt", "2")
+        assert json.loads(out)["device"]["faults"]["corrupt"] == 2
+        code, out, _ = await _hallsim("ctl", "--control", control, "cards")
+        assert {c["id"] for c in json.loads(out)["cards"]} == set(build_deck(5))
+
+        # The card the ctl inserted is on the wire, with the seed's photo.
+        host = await SamHost.open_pty(devices["idr-02"]["path"])
+        try:
+            text, photo, _ = await host.read_card()
+        finally:
+            host.close()
+        assert text == build_deck(5)["resident-2"].text
+        assert photo == build_deck(5)["resident-2"].photo
+
+        code, out, _ = await _hallsim("probe", "--ready-file", str(ready), "idr-05")
+        assert code == 0
+        probed = json.loads(out)
+        assert probed["card"] == {"layout": "hmt_residence_permit", "photo_bytes": 1024, "fingerprint_bytes": 1024}
+        assert not [v for v in build_deck(5).sensitive_values() if v in out]
+
+        proc.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(TIMEOUT):
+            assert await proc.wait() == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert not [d for d in devices.values() if d["path"] and _exists(d["path"])]
+    assert not _exists(ready)
+    assert config.exists()
+
+
+async def test_sigint_also_exits_cleanly(tmp_path: Path) -> None:
+    scenario = tmp_path / "one.toml"
+    scenario.write_text(
+        '[hall]\nname = "one"\n[[stations]]\nid = "booth-01"\nkind = "booth"\n'
+        '[[devices]]\nid = "idr-01"\nkind = "idcard_reader"\nstation = "booth-01"\ntransport = "pty"\n',
+        encoding="utf-8",
+    )
+    proc = await asyncio.create_subprocess_exec(
+        HALLSIM, "run", str(scenario), "--state-dir", str(tmp_path), "--config-out", str(tmp_path / "c.toml"),
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        async with asyncio.timeout(TIMEOUT):
+            assert (await proc.stdout.readline()).startswith(b"hallsim: ready")
+        assert (tmp_path / "idr-01.tty").is_symlink()
+        proc.send_signal(signal.SIGINT)
+        async with asyncio.timeout(TIMEOUT):
+            assert await proc.wait() == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert not _exists(tmp_path / "idr-01.tty")
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["run", "{bad}", "--state-dir", "{tmp}", "--config-out", "{tmp}/c.toml"], 2, "devices[0].transport"),
+        (["run", "--state-dir", "{tmp}", "--config-out", "{tmp}/c.toml", "--baud", "12345"], 2, "--baud"),
+        (["ctl", "--control", "127.0.0.1:1", "list"], 1, "control server 127.0.0.1:1"),
+        (["ctl", "--ready-file", "{tmp}/missing.json", "list"], 2, "cannot read the control address"),
+        (["probe", "--link", "serial://{tmp}/no-such.tty"], 1, "No such file"),
+    ],
+)
+async def test_errors_exit_with_a_message(tmp_path: Path, args: list[str], code: int, message: str) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        '[hall]\nname = "x"\n[[stations]]\nid = "w"\nkind = "window"\n'
+        '[[devices]]\nid = "d"\nkind = "idcard_reader"\nstation = "w"\ntransport = "serial"\n',
+        encoding="utf-8",
+    )
+    argv = [a.format(bad=bad, tmp=tmp_path) for a in args]
+    got, _, err = await _hallsim(*argv)
+    assert got == code
+    assert message in err

@@ -1,0 +1,137 @@
+"""Scenario validation (errors name the key path) and the daemon config hallsim writes."""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hallgw_daemon.config import parse_config
+from hallgw_simulators.daemon_config import SUPERVISION, render_daemon_config, toml_string
+from hallgw_simulators.scenario import ScenarioError, load_demo_scenario, load_scenario, parse_scenario
+
+BASE: dict[str, Any] = {
+    "hall": {"name": "h", "seed": 1},
+    "stations": [{"id": "window-01", "kind": "window", "name": "Window 1"}],
+    "devices": [{"id": "idr-01", "kind": "idcard_reader", "station": "window-01", "transport": "pty"}],
+}
+
+
+def _with(path: str, value: object) -> dict[str, Any]:
+    """BASE with one key set, e.g. ``devices.0.transport``."""
+    data = copy.deepcopy(BASE)
+    *parents, last = path.split(".")
+    node: Any = data
+    for part in parents:
+        node = node[int(part)] if part.isdigit() else node[part]
+    node[int(last) if last.isdigit() else last] = value
+    return data
+
+
+def test_demo_scenario_has_the_promised_hall() -> None:
+    demo = load_demo_scenario()
+    assert demo.hall.name == "demo-hall"
+    windows = [s.id for s in demo.stations if s.kind == "window"]
+    assert windows == ["window-01", "window-02", "window-03", "window-04"]
+    readers = {d.id: d for d in demo.devices if d.kind == "idcard_reader"}
+    for n in range(1, 5):
+        reader = readers[f"idr-0{n}"]
+        assert (reader.station, reader.transport) == (f"window-0{n}", "pty")
+        assert (reader.baud or demo.hall.baud) == 115200
+    assert [d.id for d in demo.devices if d.transport == "tcp"]
+    assert [d.id for d in demo.devices if d.card]
+
+
+def test_defaults() -> None:
+    scenario = parse_scenario(BASE)
+    assert (scenario.hall.baud, scenario.hall.gateway, scenario.hall.control_port) == (115200, "gw-01", 0)
+    assert scenario.devices[0].baud is None
+    assert scenario.devices[0].card is None
+
+
+@pytest.mark.parametrize(
+    ("data", "path", "message"),
+    [
+        (_with("colour", "red"), "colour", "unknown key"),
+        (_with("hall.nmae", "x"), "hall.nmae", "unknown key"),
+        (_with("devices.0.bauds", 9600), "devices[0].bauds", "unknown key"),
+        (_with("stations.0.floor", 2), "stations[0].floor", "unknown key"),
+        ({k: v for k, v in BASE.items() if k != "hall"}, "hall", "is required"),
+        (_with("hall.seed", "7"), "hall.seed", "expected an integer, got a string"),
+        (_with("hall.seed", True), "hall.seed", "expected an integer, got a boolean"),
+        (_with("hall.name", "Demo Hall"), "hall.name", "lower-case"),
+        (_with("hall.baud", 12345), "hall.baud", "expected 0 (unpaced) or one of"),
+        (_with("hall.control_port", 70000), "hall.control_port", "expected 0..65535"),
+        (_with("stations.0.kind", "lobby"), "stations[0].kind", "expected one of 'window'"),
+        (_with("devices.0.transport", "usb"), "devices[0].transport", "expected one of 'pty', 'tcp'"),
+        (_with("devices.0.station", "window-09"), "devices[0].station", "no station with id 'window-09'"),
+        (_with("devices.0.card", "nobody-1"), "devices[0].card", "no card 'nobody-1' in the deck"),
+        (_with("devices.0.port", 7001), "devices[0].port", "only a tcp device has a port"),
+        (_with("devices.0.kind", "printer"), "devices[0].kind", "expected one of 'idcard_reader'"),
+        (_with("devices.0", "idr-01"), "devices[0]", "expected a table, got a string"),
+        (_with("devices", {"id": "x"}), "devices", "expected an array of tables"),
+        (_with("devices.0.id", ""), "devices[0].id", "lower-case"),
+    ],
+)
+def test_errors_name_the_key_path(data: dict[str, Any], path: str, message: str) -> None:
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario(data, source="hall.toml")
+    assert caught.value.path == path
+    assert message in caught.value.message
+    assert str(caught.value).startswith(f"hall.toml: {path}: ")
+
+
+def test_duplicates_are_errors() -> None:
+    data = copy.deepcopy(BASE)
+    data["devices"].append(dict(data["devices"][0]))
+    with pytest.raises(ScenarioError, match=r"devices\[1\]\.id: duplicate device id 'idr-01'"):
+        parse_scenario(data)
+    data["devices"][1]["id"] = "idr-02"
+    with pytest.raises(ScenarioError, match=r"devices\[1\]\.station: .* already has a idcard_reader device"):
+        parse_scenario(data)
+    data = copy.deepcopy(BASE)
+    data["stations"].append(dict(data["stations"][0]))
+    with pytest.raises(ScenarioError, match=r"stations\[1\]\.id: duplicate station id"):
+        parse_scenario(data)
+
+
+def test_load_scenario_reports_the_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[hall\nname = 1\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"bad\.toml: not valid TOML"):
+        load_scenario(bad)
+    with pytest.raises(ScenarioError, match="cannot read"):
+        load_scenario(tmp_path / "missing.toml")
+
+
+def test_daemon_config_has_exactly_the_schema(tmp_path: Path) -> None:
+    scenario = load_demo_scenario()
+    links = {d.id: f"tcp://127.0.0.1:{7000 + i}" for i, d in enumerate(scenario.devices)}
+    links["idr-01"] = f"serial://{tmp_path}/idr-01.tty?baud=115200"
+    text = render_daemon_config(scenario, links=links, state_dir=tmp_path, api_listen="127.0.0.1:50999")
+    data = tomllib.loads(text)
+    assert set(data) == {"gateway", "api", "logging", "supervision", "stations", "devices"}
+    assert data["gateway"] == {"hall": "demo-hall", "id": "gw-01", "state_dir": str(tmp_path / "daemon")}
+    assert data["api"] == {"listen": "127.0.0.1:50999"}
+    assert data["logging"] == {"level": "info", "format": "auto"}
+    assert data["supervision"] == dict(SUPERVISION)
+    assert all(set(s) == {"id", "kind", "name"} for s in data["stations"])
+    assert all(set(d) == {"id", "kind", "station", "name", "link"} for d in data["devices"])
+    assert data["devices"][0] == {
+        "id": "idr-01",
+        "kind": "idcard_reader",
+        "station": "window-01",
+        "name": "ID card reader, Window 1",
+        "link": f"serial://{tmp_path}/idr-01.tty?baud=115200",
+    }
+    # The daemon's own strict loader accepts it.
+    config = parse_config(text, source="hallgw.toml")
+    assert [d.id for d in config.devices] == [d.id for d in scenario.devices]
+
+
+def test_toml_strings_survive_a_round_trip() -> None:
+    tricky = 'Window "7" \\ back\tslash\n新\x7f'
+    assert tomllib.loads(f"v = {toml_string(tricky)}")["v"] == tricky
