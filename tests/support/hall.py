@@ -82,6 +82,10 @@ class Hall:
 
     # -- processes ---------------------------------------------------------------------
     async def start(self) -> None:
+        await self.start_simulator()
+        await self.start_daemon()
+
+    async def start_simulator(self) -> None:
         args = [str(BIN / "hallsim"), "run", "--state-dir", str(self.root), "--config-out", str(self.config),
                 "--ready-file", str(self.ready_file), "--api-listen", self.target]  # fmt: skip
         if self.scenario is not None:
@@ -93,7 +97,6 @@ class Hall:
         await wait_for_file(self.ready_file, self.sim, START_TIMEOUT)
         self.ready = json.loads(self.ready_file.read_text())
         self.control = await ControlClient.connect(self.ready["control"]["host"], self.ready["control"]["port"])
-        await self.start_daemon()
 
     async def start_daemon(self) -> None:
         with self.gw_log.open("ab") as log:
