@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -139,12 +140,12 @@ async def _serve(hall: VirtualHall, args: argparse.Namespace, ready_file: Path |
     config_out: Path = args.config_out.resolve()
     async with hall:
         write_atomically(config_out, hall.daemon_config(api_listen=args.api_listen, log_level=args.log_level))
-        info: dict[str, Any] = {**hall.ready_info(), "config": str(config_out)}
+        info: dict[str, Any] = {**hall.ready_info(), "config": str(config_out), "pid": os.getpid()}
         if ready_file is not None:
             write_atomically(ready_file, json.dumps(info, indent=2) + "\n")
         host, port = hall.control_address
         # One line on stdout so a parent process can await readiness without polling.
-        print(f"hallsim: ready control={host}:{port} config={config_out}", flush=True)
+        print(f"hallsim: ready control={host}:{port} seed={hall.seed} config={config_out}", flush=True)
         await stop.wait()
     return EXIT_OK
 

@@ -38,6 +38,11 @@ TIMEOUT: Final = 3.0
 """Seconds to wait for a response; public drivers use 1-5 s."""
 
 
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 class ProbeError(Exception):
     """The reader answered a step of the transaction with an unexpected status."""
 
@@ -78,7 +83,17 @@ class SamHost:
         loop.add_reader(fd, readable)
 
         async def write(data: bytes) -> None:
-            os.write(fd, data)  # commands are a few bytes: they always fit the tty buffer
+            view = memoryview(data)
+            while view:
+                try:
+                    view = view[os.write(fd, view) :]
+                except BlockingIOError:
+                    room: asyncio.Future[None] = loop.create_future()
+                    loop.add_writer(fd, _settle, room)
+                    try:
+                        await room
+                    finally:
+                        loop.remove_writer(fd)
 
         def close() -> None:
             loop.remove_reader(fd)

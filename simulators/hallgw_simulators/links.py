@@ -43,6 +43,8 @@ BITS_PER_BYTE: Final = 10
 """One start bit, eight data bits, one stop bit (8N1)."""
 
 _READ_SIZE: Final = 65536
+_MAX_QUEUED_READS: Final = 64
+"""Reads held before the pty is no longer polled (a cap on what a flooding host can make us hold)."""
 _PACING_SLICE: Final = 0.005
 """Seconds of line time per paced chunk: fine enough for timing tests, coarse
 enough that the event loop is not woken for every byte."""
@@ -153,7 +155,19 @@ class _PtyLink:
         self._fd = master
         self._loop = asyncio.get_running_loop()
         self._incoming: asyncio.Queue[bytes] = asyncio.Queue()
-        self._loop.add_reader(master, self._on_readable)
+        self._reading = False
+        self._eof = False
+        self._resume()
+
+    def _resume(self) -> None:
+        if not self._reading and not self._eof:
+            self._loop.add_reader(self._fd, self._on_readable)
+            self._reading = True
+
+    def _pause(self) -> None:
+        if self._reading:
+            self._loop.remove_reader(self._fd)
+            self._reading = False
 
     def _on_readable(self) -> None:
         try:
@@ -163,11 +177,19 @@ class _PtyLink:
         except OSError:
             data = b""  # EIO: every slave fd closed, which our own slave fd prevents
         if not data:
-            self._loop.remove_reader(self._fd)
+            self._eof = True
+            self._pause()
         self._incoming.put_nowait(data)
+        if self._incoming.qsize() >= _MAX_QUEUED_READS:
+            # A host that floods us while we pace a long response: leave the
+            # bytes in the tty buffer, so the kernel pushes back on the host.
+            self._pause()
 
     async def read(self) -> bytes:
-        return await self._incoming.get()
+        data = await self._incoming.get()
+        if self._incoming.qsize() < _MAX_QUEUED_READS // 2:
+            self._resume()
+        return data
 
     async def write(self, data: bytes) -> None:
         view = memoryview(data)
@@ -194,7 +216,8 @@ class _PtyLink:
             self._loop.remove_writer(self._fd)
 
     def detach(self) -> None:
-        self._loop.remove_reader(self._fd)
+        self._eof = True
+        self._pause()
         self._loop.remove_writer(self._fd)
 
 

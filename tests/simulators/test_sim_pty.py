@@ -104,6 +104,24 @@ async def test_garbage_before_a_response_is_skipped(start_reader: StartReader) -
         host.close()
 
 
+async def test_a_flooding_host_is_survived(start_reader: StartReader) -> None:
+    device = await start_reader(baud=115200, card="resident-1")
+    host = await SamHost.open_pty(_path(device))
+    try:
+        await host.command(CommandCode.FIND_CARD)
+        await host.command(CommandCode.SELECT_CARD)
+        # Flood while the reader paces a 112 ms response: it must stop polling the
+        # pty (bounded memory) and carry on once the flood has been read.
+        read = host.codec.send(Command.of(CommandCode.READ_TEXT_PHOTO))
+        noise = bytes(b for b in range(256) if b != 0xAA) * 1200  # ~300 KB, no preamble in it
+        await host.send_raw(read + noise)
+        assert (await host.response(timeout=10)).sw3 == Status.OK
+        assert (await host.command(CommandCode.SAM_STATUS, timeout=10)).sw3 == Status.OK
+        assert device.frames_in == 4
+    finally:
+        host.close()
+
+
 async def test_silence_swallows_commands(start_reader: StartReader) -> None:
     device = await start_reader(card="resident-1")
     host = await SamHost.open_pty(_path(device))
