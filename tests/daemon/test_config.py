@@ -41,14 +41,26 @@ def test_good_config_and_overrides() -> None:
     ("patch", "expected"),
     [
         (("[gateway]", "[gateway]\nbogus = 1"), "cfg.toml: gateway.bogus: unknown key"),
-        (('kind = "idcard_reader"', 'kind = "idcard_readr"'), "devices[0].kind: Value error, expected one of 'idcard_reader'"),
+        (
+            ('kind = "idcard_reader"', 'kind = "idcard_readr"'),
+            "devices[0].kind: Value error, expected one of 'idcard_reader'",
+        ),
         (('link = "serial', 'link = "ftp'), "devices[0].link"),
-        (("probe_interval = 0.5", "probe_interval = -1"), "devices[0].supervision.probe_interval: Input should be greater than 0"),
+        (
+            ("probe_interval = 0.5", "probe_interval = -1"),
+            "devices[0].supervision.probe_interval: Input should be greater than 0",
+        ),
         (('station = "window-07"', 'station = "window-99"'), "no station 'window-99' is declared"),
         (('hall = "jinan-1"', 'hall = "Jinan 1"'), "gateway.hall"),
-        (('state_dir = "/var/lib/hallgw"', 'state_dir = "relative"'), "gateway.state_dir: Value error, expected an absolute path"),
-        (("[supervision]", "[supervision]\nbackoff_initial = 5.0\nbackoff_max = 1.0"), "backoff_initial must not exceed backoff_max"),
-        (('id = "gw-01"', 'id = 7'), "gateway.id: Input should be a valid string"),
+        (
+            ('state_dir = "/var/lib/hallgw"', 'state_dir = "relative"'),
+            "gateway.state_dir: Value error, expected an absolute path",
+        ),
+        (
+            ("[supervision]", "[supervision]\nbackoff_initial = 5.0\nbackoff_max = 1.0"),
+            "backoff_initial must not exceed backoff_max",
+        ),
+        (('id = "gw-01"', "id = 7"), "gateway.id: Input should be a valid string"),
     ],
 )
 def test_bad_values_name_the_key_path(patch: tuple[str, str], expected: str) -> None:
@@ -63,7 +75,10 @@ def test_duplicate_ids_and_roles() -> None:
     dup = GOOD + '\n[[devices]]\nid = "idr-07"\nkind = "idcard_reader"\nlink = "tcp://127.0.0.1:1"\n'
     with pytest.raises(ConfigError, match="duplicate device ids"):
         parse_config(dup)
-    role = GOOD + '\n[[devices]]\nid = "idr-08"\nkind = "idcard_reader"\nstation = "window-07"\nlink = "tcp://127.0.0.1:1"\n'
+    role = (
+        GOOD
+        + '\n[[devices]]\nid = "idr-08"\nkind = "idcard_reader"\nstation = "window-07"\nlink = "tcp://127.0.0.1:1"\n'
+    )
     with pytest.raises(ConfigError, match="already has a idcard_reader"):
         parse_config(role)
 

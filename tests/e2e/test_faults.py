@@ -122,7 +122,10 @@ async def test_dead_reader_does_not_slow_the_others(hall: Hall) -> None:
     for _ in range(3):
         started = time.monotonic()
         results = await asyncio.gather(
-            *(hall.idcard.ReadIdCard(read_request(by_device(d)), timeout=5) for d in ("idr-01", "idr-02", "idr-03", "idr-04"))
+            *(
+                hall.idcard.ReadIdCard(read_request(by_device(d)), timeout=5)
+                for d in ("idr-01", "idr-02", "idr-03", "idr-04")
+            )
         )
         timings.append(time.monotonic() - started)
         assert all(r.card.resident_id.id_number for r in results)

@@ -18,7 +18,9 @@ def by_device(device_id: str) -> device_pb2.DeviceRef:
     return device_pb2.DeviceRef(device_id=device_id)
 
 
-def read_request(ref: device_pb2.DeviceRef, request_id: str = "rq-1", wait: float | None = 2.0) -> idcard_pb2.ReadIdCardRequest:
+def read_request(
+    ref: device_pb2.DeviceRef, request_id: str = "rq-1", wait: float | None = 2.0
+) -> idcard_pb2.ReadIdCardRequest:
     req = idcard_pb2.ReadIdCardRequest(device=ref, request_id=request_id)
     if wait is not None:
         req.card_wait.CopyFrom(duration_pb2.Duration(seconds=int(wait), nanos=int((wait % 1) * 1e9)))
@@ -87,7 +89,10 @@ async def test_no_card_within_wait(hall: Hall) -> None:
         await hall.idcard.ReadIdCard(read_request(by_device("idr-02"), wait=0.3), timeout=5)
     code, reason, meta = error_info(info.value)
     assert (code, reason, meta["action"], meta["device_id"]) == (
-        grpc.StatusCode.FAILED_PRECONDITION, "NO_CARD", "RETRY", "idr-02"
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "NO_CARD",
+        "RETRY",
+        "idr-02",
     )
 
 
@@ -114,7 +119,9 @@ async def test_deadline_bounds_the_card_wait(hall: Hall) -> None:
         ),
     ],
 )
-async def test_bad_requests_get_clear_errors(hall: Hall, ref: device_pb2.DeviceRef, code: grpc.StatusCode, reason: str) -> None:
+async def test_bad_requests_get_clear_errors(
+    hall: Hall, ref: device_pb2.DeviceRef, code: grpc.StatusCode, reason: str
+) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await hall.idcard.ReadIdCard(read_request(ref), timeout=5)
     assert error_info(info.value)[:2] == (code, reason)

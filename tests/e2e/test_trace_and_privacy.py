@@ -60,7 +60,9 @@ async def test_sigterm_stops_gracefully_and_sigkill_leaves_simulator_reusable(ha
 
 def test_bad_config_stops_start_up_with_the_key_path(tmp_path: Path) -> None:
     cfg = tmp_path / "bad.toml"
-    cfg.write_text('[gateway]\nhall = "h"\nid = "g"\n[[devices]]\nid = "d1"\nkind = "idcard_reader"\nlink = "serial:///x?baud=7"\n')
+    cfg.write_text(
+        '[gateway]\nhall = "h"\nid = "g"\n[[devices]]\nid = "d1"\nkind = "idcard_reader"\nlink = "serial:///x?baud=7"\n'
+    )
     proc = subprocess.run([BIN / "hallgwd", "--config", cfg], capture_output=True, text=True, timeout=30, check=False)
     assert proc.returncode == 2
     assert f"{cfg}: devices[0].link: Value error" in proc.stderr and "baud must be one of" in proc.stderr

@@ -230,4 +230,3 @@ def assert_no_personal_data(root: Path, values: tuple[str, ...]) -> None:
         for value in values:
             for encoded in (value.encode(), value.encode("utf-16-le")):
                 assert encoded not in data, f"personal data ({value[:1]}...) found in {path.name}"
-

@@ -78,7 +78,7 @@ class ManagedDevice:
         self._on_admin_change = on_admin_change
         self.admin_state, self.admin_reason = admin
         self.admin_since = utcnow()
-        self.oper_state = OperState.OFFLINE
+        self.oper_state = OperState.CONNECTING  # until the first connection succeeds or fails
         self.oper_since = utcnow()
         self.last_error: ErrorRecord | None = None
         self.identity: Mapping[str, str] = {}
@@ -241,7 +241,7 @@ class ManagedDevice:
         attempt = 0
         was_online = False
         while True:
-            self._set_oper(OperState.CONNECTING if self.oper_state is not OperState.OFFLINE else OperState.OFFLINE)
+            # Reconnect attempts of an offline device keep it OFFLINE: no event flapping per attempt.
             connected = await self._connect()
             if connected:
                 attempt = 0

@@ -59,8 +59,13 @@ class AdminStateStore:
 class DeviceRegistry:
     """Every configured device, built from the config."""
 
-    def __init__(self, config: Config, bus: EventBus, *, seed: int | None = None) -> None:
+    def __init__(
+        self, config: Config, bus: EventBus, *, seed: int | None = None, restart_delay: float = RESTART_DELAY
+    ) -> None:
         self.bus = bus
+        self.restart_delay = restart_delay
+        self.task_crashes: dict[str, int] = {}
+        """Crashes of each device's task since start-up (bugs, not device faults)."""
         self.store = AdminStateStore(Path(config.gateway.state_dir) / "admin-state.json")
         saved = self.store.load()
         rng = random.Random(seed)  # noqa: S311 - jitter, not cryptography
@@ -109,5 +114,6 @@ class DeviceRegistry:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("device task crashed; restarting it", device_id=dev.id)
-                await asyncio.sleep(RESTART_DELAY)
+                self.task_crashes[dev.id] = self.task_crashes.get(dev.id, 0) + 1
+                log.exception("device task crashed; restarting it", device_id=dev.id, crashes=self.task_crashes[dev.id])
+                await asyncio.sleep(self.restart_delay)
