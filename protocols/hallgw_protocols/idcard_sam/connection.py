@@ -94,13 +94,17 @@ class SamConnection:
         """The known command awaiting its response (HOST role)."""
         return self._pending
 
-    def _transition(self, event: ExchangeInput) -> None:
+    def _transition(self, event: ExchangeInput, *, frame_size: int = 0) -> None:
         try:
             self._state = HOST_TRANSITIONS[(self._state, event)]
         except KeyError:
             if event is ExchangeInput.RECEIVE_RESPONSE:
+                # The unsolicited frame has already left the buffer: report it as dropped.
                 self.protocol_errors += 1
-                raise RemoteProtocolError("response received while no command was outstanding") from None
+                self.discarded_bytes += frame_size
+                raise RemoteProtocolError(
+                    "response received while no command was outstanding", discarded=frame_size
+                ) from None
             raise LocalProtocolError(f"cannot {event.value} in state {self._state.value}") from None
 
     def abandon(self) -> None:
@@ -180,7 +184,7 @@ class SamConnection:
         body = frame[7:-1]
         if self.role is Role.DEVICE:
             return Command(cmd=body[0], para=body[1], data=body[2:])
-        self._transition(ExchangeInput.RECEIVE_RESPONSE)
+        self._transition(ExchangeInput.RECEIVE_RESPONSE, frame_size=total)
         command, self._pending = self._pending, None
         return Response(sw1=body[0], sw2=body[1], sw3=body[2], data=body[3:], command=command)
 

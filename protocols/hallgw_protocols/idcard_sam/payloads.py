@@ -37,12 +37,13 @@ class SamId:
 
     @property
     def parts(self) -> tuple[int, int, int, int, int]:
-        return struct.unpack("<HHIII", self.raw)  # type: ignore[return-value]
+        a, b, c, d, e = struct.unpack("<HHIII", self.raw)
+        return a, b, c, d, e
 
     def display(self) -> str:
-        """``AA.BB-CCCCCCCCCC-DDDDDDDDDD-EEEEEEEEEE`` (one of the vendor forms)."""
+        """``AA.BB-C-DDDDDDDDD-EEEEEEEEE``: the HslCommunication form (third part unpadded, last two 9 digits)."""
         a, b, c, d, e = self.parts
-        return f"{a:02d}.{b:02d}-{c:010d}-{d:010d}-{e:010d}"
+        return f"{a:02d}.{b:02d}-{c}-{d:09d}-{e:09d}"
 
     @classmethod
     def from_parts(cls, a: int, b: int, c: int, d: int, e: int) -> SamId:
@@ -67,7 +68,8 @@ class CardRead:
     fingerprint: bytes = b""
 
     def __repr__(self) -> str:
-        return f"CardRead(text=<{len(self.text)} bytes>, photo=<{len(self.photo)} bytes>, fingerprint=<{len(self.fingerprint)} bytes>)"
+        sizes = f"text=<{len(self.text)} bytes>, photo=<{len(self.photo)} bytes>"
+        return f"CardRead({sizes}, fingerprint=<{len(self.fingerprint)} bytes>)"
 
 
 def parse_card_read(data: bytes, *, with_fingerprint: bool) -> CardRead:

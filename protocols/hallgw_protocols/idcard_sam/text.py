@@ -24,7 +24,7 @@ MARKER_OFFSET: Final = 248
 LONG_TERM: Final = "长期"
 """Validity end of a card that does not expire."""
 
-_DATE = re.compile(r"\d{8}")
+_DATE = re.compile(r"[0-9]{8}")  # ASCII only: r"\d" would also take full-width and other digits
 
 
 class CardType(enum.Enum):
@@ -50,7 +50,10 @@ def _field(block: bytes, offset: int, chars: int, *, strip: bool = True) -> str:
 
 
 def _put(block: bytearray, offset: int, chars: int, value: str, name: str) -> None:
-    raw = value.encode("utf-16-le")
+    try:
+        raw = value.encode("utf-16-le")
+    except UnicodeEncodeError as err:
+        raise LocalProtocolError(f"{name} holds a character UCS-2 cannot carry") from err
     if len(raw) > 2 * chars:
         raise LocalProtocolError(f"{name} is longer than {chars} characters")
     block[offset : offset + 2 * chars] = raw + " ".encode("utf-16-le") * (chars - len(raw) // 2)
@@ -66,7 +69,8 @@ class _Card:
         for name in self.DATE_FIELDS:
             value = getattr(self, name)
             if not (_DATE.fullmatch(value) or (name == "valid_until" and value == LONG_TERM)):
-                raise ValueError(f"{name} must be 8 digits YYYYMMDD" + (f" or {LONG_TERM}" if name == "valid_until" else ""))
+                alternative = f" or {LONG_TERM}" if name == "valid_until" else ""
+                raise ValueError(f"{name} must be 8 digits YYYYMMDD{alternative}")
 
     @property
     def card_type(self) -> CardType:
