@@ -13,6 +13,7 @@ encoding both walk the same table, so the two roles cannot drift apart.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import enum
 import re
 from typing import ClassVar, Final
@@ -25,6 +26,14 @@ LONG_TERM: Final = "长期"
 """Validity end of a card that does not expire."""
 
 _DATE = re.compile(r"[0-9]{8}")  # ASCII only: r"\d" would also take full-width and other digits
+
+
+def _is_calendar_date(value: str) -> bool:
+    try:
+        datetime.date(int(value[:4]), int(value[4:6]), int(value[6:8]))
+    except ValueError:
+        return False
+    return True
 
 
 class CardType(enum.Enum):
@@ -68,9 +77,11 @@ class _Card:
     def __post_init__(self) -> None:
         for name in self.DATE_FIELDS:
             value = getattr(self, name)
-            if not (_DATE.fullmatch(value) or (name == "valid_until" and value == LONG_TERM)):
+            if name == "valid_until" and value == LONG_TERM:
+                continue
+            if not (_DATE.fullmatch(value) and _is_calendar_date(value)):
                 alternative = f" or {LONG_TERM}" if name == "valid_until" else ""
-                raise ValueError(f"{name} must be 8 digits YYYYMMDD{alternative}")
+                raise ValueError(f"{name} must be a calendar date as 8 digits YYYYMMDD{alternative}")
 
     @property
     def card_type(self) -> CardType:

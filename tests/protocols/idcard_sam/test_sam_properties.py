@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import itertools
 
 from hypothesis import HealthCheck, given, settings
@@ -248,7 +249,7 @@ def text(chars: int) -> st.SearchStrategy[str]:
     return st.text(ucs2_char, max_size=chars).map(lambda s: s.rstrip(" \x00"))
 
 
-dates = st.text(st.sampled_from("0123456789"), min_size=8, max_size=8)
+dates = st.dates(min_value=datetime.date(1, 1, 1)).map(lambda d: f"{d.year:04d}{d.month:02d}{d.day:02d}")
 end_dates = st.one_of(dates, st.just(LONG_TERM))
 
 resident_cards = st.builds(

@@ -321,6 +321,8 @@ def with_field(block: bytes, offset: int, raw: bytes) -> bytes:
         (36, "1990030 "),  # seven digits
         (188, "长期"),  # long-term is not a start date
         (204, "长久"),
+        (36, "19901399"),  # eight ASCII digits, but no such day: a reader that lies
+        (188, "20230229"),  # 2023 is not a leap year
     ],
 )
 def test_bad_date_in_a_block_is_a_remote_error(offset: int, text: str) -> None:
