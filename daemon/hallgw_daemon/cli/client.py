@@ -1,0 +1,166 @@
+"""The gRPC calls hallctl makes, and nothing else.
+
+A ``Gateway`` holds one channel to the daemon and offers the calls as typed
+methods. Unary calls carry the ``--timeout`` deadline; streams run until the
+caller stops iterating, and are cancelled then, so the daemon stops sending at
+once (Ctrl-C included). Failures surface as ``grpc.RpcError``; ``errors``
+classifies them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Generator
+from importlib import metadata
+from types import TracebackType
+from typing import Any, Self
+
+import grpc
+from google.protobuf import duration_pb2
+
+from hallgw_api.v1 import (
+    device_pb2,
+    device_service_pb2,
+    device_service_pb2_grpc,
+    idcard_pb2,
+    idcard_pb2_grpc,
+)
+
+DEFAULT_TARGET = "127.0.0.1:50051"
+DEFAULT_TIMEOUT_S = 10.0
+# Added to --wait for the deadline of ReadIdCard: after a card is placed, finding,
+# selecting and reading it takes about a second on a real reader; the rest
+# covers the network and a loaded gateway.
+READ_MARGIN_S = 5.0
+# How long read-id keeps listening for the call's last events after the call returned.
+EVENT_GRACE_S = 0.3
+
+
+def _user_agent() -> str:
+    try:
+        return f"hallctl/{metadata.version('hallgw')}"
+    except metadata.PackageNotFoundError:
+        return "hallctl"
+
+
+class Gateway:
+    """A connection to one hallgw daemon."""
+
+    def __init__(self, target: str, *, timeout: float = DEFAULT_TIMEOUT_S) -> None:
+        self.target = target
+        self.timeout = timeout
+        # The user agent lets the daemon's per-RPC log line tell hallctl calls from business systems.
+        self._channel = grpc.insecure_channel(target, options=[("grpc.primary_user_agent", _user_agent())])
+        # The generated stubs are untyped; every use below states its types.
+        self._devices: Any = device_service_pb2_grpc.DeviceServiceStub(self._channel)
+        self._idcards: Any = idcard_pb2_grpc.IdCardServiceStub(self._channel)
+
+    def close(self) -> None:
+        """Close the channel (cancels any call still running)."""
+        self._channel.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # --- devices ---------------------------------------------------------
+
+    def list_devices(
+        self, kinds: list[device_pb2.DeviceKind] | None = None, station_ids: list[str] | None = None
+    ) -> list[device_pb2.Device]:
+        """ListDevices, optionally filtered by kinds and stations."""
+        request = device_service_pb2.ListDevicesRequest(kinds=kinds or [], station_ids=station_ids or [])
+        response: device_service_pb2.ListDevicesResponse = self._devices.ListDevices(request, timeout=self.timeout)
+        return list(response.devices)
+
+    def get_device(self, ref: device_pb2.DeviceRef) -> device_pb2.Device:
+        """GetDevice: one device by id or by station and kind."""
+        request = device_service_pb2.GetDeviceRequest(device=ref)
+        response: device_service_pb2.GetDeviceResponse = self._devices.GetDevice(request, timeout=self.timeout)
+        return response.device
+
+    def set_admin_state(
+        self, ref: device_pb2.DeviceRef, state: device_pb2.AdminState, *, reason: str, request_id: str
+    ) -> device_pb2.Device:
+        """SetAdminState; returns the device after the change."""
+        request = device_service_pb2.SetAdminStateRequest(
+            device=ref, admin_state=state, reason=reason, request_id=request_id
+        )
+        response: device_service_pb2.SetAdminStateResponse = self._devices.SetAdminState(request, timeout=self.timeout)
+        return response.device
+
+    def watch_events(
+        self, request: device_service_pb2.WatchEventsRequest
+    ) -> Generator[device_pb2.DeviceEvent, None, None]:
+        """WatchEvents: yields events until the daemon ends the stream or the caller stops iterating."""
+        call = self._devices.WatchEvents(request)
+        try:
+            for response in call:
+                yield response.event
+        finally:
+            call.cancel()
+
+    def trace_frames(self, ref: device_pb2.DeviceRef) -> Generator[device_service_pb2.TraceFramesResponse, None, None]:
+        """TraceFrames: yields frames until the daemon ends the stream or the caller stops iterating."""
+        call = self._devices.TraceFrames(device_service_pb2.TraceFramesRequest(device=ref))
+        try:
+            yield from call
+        finally:
+            call.cancel()
+
+    # --- ID cards --------------------------------------------------------
+
+    def read_id_card(
+        self,
+        ref: device_pb2.DeviceRef,
+        *,
+        device_id: str,
+        request_id: str,
+        wait: float,
+        on_event: Callable[[device_pb2.DeviceEvent], None],
+    ) -> idcard_pb2.ReadIdCardResponse:
+        """ReadIdCard, reporting the call's progress events to ``on_event`` while it runs.
+
+        ``device_id`` is the reader ``ref`` resolves to (from GetDevice), so the
+        event watch can be narrowed to it. The watch is opened first, so that a
+        WAITING_FOR_CARD event published as soon as the read starts is not
+        missed on a gateway that subscribes the watcher promptly; whatever
+        happens to the watch, the read's own result decides the outcome.
+        """
+        deadline = wait + READ_MARGIN_S
+        watch = self._devices.WatchEvents(
+            device_service_pb2.WatchEventsRequest(device_ids=[device_id], request_id=request_id),
+            timeout=deadline + 1.0,
+        )
+        card_wait = duration_pb2.Duration()
+        card_wait.FromNanoseconds(round(wait * 1e9))
+        request = idcard_pb2.ReadIdCardRequest(device=ref, request_id=request_id, card_wait=card_wait)
+        read: grpc.Future[idcard_pb2.ReadIdCardResponse] = self._idcards.ReadIdCard.future(request, timeout=deadline)
+        # The watch has no end of its own. Once the read is done, the events it
+        # published just before returning may still be on their way: give them a
+        # moment (the call's "finished" event ends the wait early), then stop.
+        stop_watch = threading.Timer(EVENT_GRACE_S, watch.cancel)
+        stop_watch.daemon = True
+        read.add_done_callback(lambda _: stop_watch.start())
+        try:
+            # A failed or cancelled watch only means less progress is shown.
+            with contextlib.suppress(grpc.RpcError):
+                for response in watch:
+                    event: device_pb2.DeviceEvent = response.event
+                    if event.request_id != request_id:
+                        continue
+                    on_event(event)
+                    if event.WhichOneof("payload") == "finished":
+                        break
+            return read.result()
+        finally:
+            # Reached with the read still running only on an interrupt: tell the
+            # daemon to stop waiting for a card nobody will look at.
+            stop_watch.cancel()
+            read.cancel()
+            watch.cancel()

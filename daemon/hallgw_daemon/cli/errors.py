@@ -1,0 +1,189 @@
+"""Exit codes and the translation of gRPC failures into one clear error.
+
+The gateway reports failures as gRPC statuses carrying ``google.rpc.ErrorInfo``
+(domain ``hallgw.gateway``, a stable reason, the action required). hallctl turns
+each into an exit code that scripts can branch on and one line an engineer can
+act on. A status without ErrorInfo did not come from the gateway's error mapping:
+it is the gRPC library speaking (connection refused, deadline passed) or
+something in between, and is classified by its status code.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from hallgw_api.v1 import errors_pb2
+
+ERROR_DOMAIN = "hallgw.gateway"
+
+
+class ExitCode(enum.IntEnum):
+    """hallctl's exit codes (documented in ``hallctl --help`` and docs/cli.md)."""
+
+    OK = 0
+    FAILED = 1
+    USAGE = 2
+    UNREACHABLE = 3
+    INTERNAL = 4
+    INTERRUPTED = 130
+
+
+EXIT_CODES_HELP = """Exit codes:
+
+* 0: ok
+* 1: the operation failed on the device (NO_CARD, CARD_READ_FAILED, DEVICE_OFFLINE, DEVICE_BUSY, ...)
+* 2: usage error, invalid request or unknown device
+* 3: the gateway is unreachable, or did not answer in time
+* 4: internal error (in the gateway or in hallctl)
+* 130: interrupted by Ctrl-C during a one-shot command (watch and trace exit 0 on Ctrl-C)
+"""
+
+# The reasons of errors.proto, as they appear on the wire (without the enum prefix).
+KNOWN_REASONS = frozenset(
+    name.removeprefix("ERROR_REASON_")
+    for name in errors_pb2.ErrorReason.keys()  # noqa: SIM118  (EnumTypeWrapper is not iterable)
+    if name != "ERROR_REASON_UNSPECIFIED"
+)
+
+_REASON_EXIT = {
+    "UNKNOWN_DEVICE": ExitCode.USAGE,
+    "INVALID_REQUEST": ExitCode.USAGE,
+    "INTERNAL": ExitCode.INTERNAL,
+}
+
+_USAGE_CODES = frozenset(
+    {
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.OUT_OF_RANGE,
+        grpc.StatusCode.PERMISSION_DENIED,
+        grpc.StatusCode.UNAUTHENTICATED,
+    }
+)
+_INTERNAL_CODES = frozenset(
+    {
+        grpc.StatusCode.INTERNAL,
+        grpc.StatusCode.UNKNOWN,
+        grpc.StatusCode.UNIMPLEMENTED,
+        grpc.StatusCode.DATA_LOSS,
+    }
+)
+_TRANSPORT_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
+
+
+@dataclass(eq=False)  # not frozen: raising assigns __traceback__ and friends
+class CliError(Exception):
+    """A failure as hallctl reports it.
+
+    ``code`` is the gRPC status name (or ``USAGE`` for a local mistake), ``reason``
+    the gateway's stable reason code or the one hallctl assigns, ``action`` a
+    lower-case action word (none, retry, reset, staff, engineer).
+    """
+
+    code: str
+    reason: str
+    message: str
+    action: str
+    exit_code: ExitCode
+    device_id: str = ""
+
+    def __str__(self) -> str:
+        return self.line()
+
+    def line(self) -> str:
+        """The one line printed to stderr."""
+        where = f", device {self.device_id}" if self.device_id else ""
+        return f"hallctl: {self.reason}: {self.message} (action: {self.action}{where})"
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``{"error": {...}}`` object printed on stdout with ``--json``."""
+        body: dict[str, Any] = {
+            "code": self.code,
+            "reason": self.reason,
+            "message": self.message,
+            "action": self.action,
+        }
+        if self.device_id:
+            body["device_id"] = self.device_id
+        return {"error": body}
+
+
+def usage_error(message: str) -> CliError:
+    """A mistake in the command line that hallctl itself detected."""
+    return CliError(code="USAGE", reason="INVALID_REQUEST", message=message, action="none", exit_code=ExitCode.USAGE)
+
+
+def _error_info(exc: grpc.RpcError) -> Any | None:
+    """The ErrorInfo of the rich status details, preferring the gateway's domain."""
+    if not isinstance(exc, grpc.Call):
+        return None
+    try:
+        status = rpc_status.from_call(exc)
+    except ValueError:
+        # The details disagree with the status line: treat them as absent
+        # rather than trusting either half.
+        return None
+    if status is None:
+        return None
+    found = []
+    for detail in status.details:
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            found.append(info)
+    for info in found:
+        if info.domain == ERROR_DOMAIN:
+            return info
+    return found[0] if found else None
+
+
+def _exit_for_code(code: grpc.StatusCode, *, from_gateway: bool) -> ExitCode:
+    if code in _USAGE_CODES:
+        return ExitCode.USAGE
+    if code in _INTERNAL_CODES:
+        return ExitCode.INTERNAL
+    if code in _TRANSPORT_CODES and not from_gateway:
+        return ExitCode.UNREACHABLE
+    return ExitCode.FAILED
+
+
+def from_rpc_error(exc: grpc.RpcError, *, target: str) -> CliError:
+    """Classify a failed call; ``target`` names the gateway in messages about reaching it."""
+    code = exc.code() if isinstance(exc, grpc.Call) else grpc.StatusCode.UNKNOWN
+    details = (exc.details() if isinstance(exc, grpc.Call) else None) or str(exc)
+    info = _error_info(exc)
+    if info is not None:
+        reason = str(info.reason) or code.name
+        action = str(info.metadata.get("action", "")).lower() or "none"
+        device_id = str(info.metadata.get("device_id", ""))
+        if reason in KNOWN_REASONS:
+            exit_code = _REASON_EXIT.get(reason, ExitCode.FAILED)
+        else:
+            exit_code = _exit_for_code(code, from_gateway=True)
+        return CliError(code.name, reason, details, action, exit_code, device_id)
+
+    exit_code = _exit_for_code(code, from_gateway=False)
+    if code == grpc.StatusCode.UNAVAILABLE:
+        return CliError(
+            code.name,
+            "GATEWAY_UNREACHABLE",
+            f"cannot reach the gateway at {target}: {details}",
+            "engineer",
+            exit_code,
+        )
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return CliError(
+            code.name,
+            "DEADLINE_EXCEEDED",
+            f"the gateway at {target} did not answer in time: {details}",
+            "retry",
+            exit_code,
+        )
+    action = "none" if exit_code == ExitCode.USAGE else "engineer"
+    return CliError(code.name, code.name, details, action, exit_code)

@@ -1,0 +1,345 @@
+"""What hallctl shows a person: rich tables and one-line events and frames.
+
+Everything here is a pure function of API messages (and the current time where
+a relative time is shown), returning rich renderables; nothing here calls the
+gateway. Text from the gateway is wrapped in ``Text`` objects, never parsed as
+markup, so a device name like ``[red]`` prints as itself.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+
+from google.protobuf import timestamp_pb2
+from rich import box
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from hallgw_api.v1 import device_pb2, device_service_pb2, idcard_pb2
+
+from .names import action_word, admin_word, card_type_word, kind_word, oper_word, photo_format_word
+from .views import CARD_TYPE_LABELS, CardField, duration_seconds, iso_utc, timestamp_datetime
+
+OPER_STYLES = {
+    "online": "green",
+    "offline": "bold red",
+    "connecting": "yellow",
+    "busy": "cyan",
+    "error": "bold magenta",
+}
+ADMIN_STYLES = {"enabled": "green", "disabled": "yellow", "maintenance": "blue"}
+EVENT_STYLES = {"state": "bold", "progress": "cyan", "finished": "green", "link": "yellow"}
+
+# Frames longer than this are cut in the human trace unless --full is given:
+# an ID card response is 1295 bytes, mostly masked zeros.
+HEX_PREVIEW_BYTES = 64
+_PIPE_WIDTH = 160
+
+
+def make_console(*, stderr: bool = False) -> Console:
+    """A console on stdout or stderr; wide when piped, so lines are not cut at 80 columns."""
+    console = Console(stderr=stderr, highlight=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console.width = _PIPE_WIDTH
+    return console
+
+
+# --- time ------------------------------------------------------------------
+
+
+def relative_time(then: datetime, now: datetime) -> str:
+    """``12s ago``, ``4m 05s ago``, ``3h 07m ago``, ``2d 01h ago``."""
+    seconds = int((now - then).total_seconds())
+    if seconds < 0:
+        # The gateway's clock is ahead of ours; say so rather than print "-3s ago".
+        return "in the future" if seconds < -1 else "just now"
+    if seconds < 1:
+        return "just now"
+    if seconds < 60:
+        return f"{seconds}s ago"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m {seconds:02d}s ago"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h {minutes:02d}m ago"
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours:02d}h ago"
+
+
+def since_text(ts: timestamp_pb2.Timestamp, present: bool, now: datetime) -> str:
+    """A relative time, or ``-`` when the timestamp is unset."""
+    return relative_time(timestamp_datetime(ts), now) if present else "-"
+
+
+def clock(ts: timestamp_pb2.Timestamp) -> str:
+    """``10:15:02.123Z``: the time of day in UTC, for live streams."""
+    return timestamp_datetime(ts).strftime("%H:%M:%S.%f")[:-3] + "Z"
+
+
+# --- devices ---------------------------------------------------------------
+
+
+def oper_text(state: int) -> Text:
+    """The operating state, coloured."""
+    word = oper_word(state)
+    return Text(word, style=OPER_STYLES.get(word, ""))
+
+
+def admin_text(state: int) -> Text:
+    """The admin state, coloured."""
+    word = admin_word(state)
+    return Text(word, style=ADMIN_STYLES.get(word, ""))
+
+
+def last_error_text(device: device_pb2.Device) -> Text:
+    """``DEVICE_OFFLINE (action: engineer)``; dimmed once the device is online again."""
+    if not device.HasField("last_error"):
+        return Text("-", style="dim")
+    error = device.last_error
+    stale = device.oper_state == device_pb2.OPER_STATE_ONLINE
+    return Text(f"{error.reason} (action: {action_word(error.action)})", style="dim" if stale else "red")
+
+
+def devices_table(devices: list[device_pb2.Device], now: datetime, *, with_errors: bool = True) -> Table:
+    """The table of ``hallctl devices``, with a caption counting devices per operating state."""
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True, header_style="bold")
+    for column in ("DEVICE", "KIND", "STATION", "ADMIN", "OPER", "SINCE"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("QUEUE", justify="right", no_wrap=True)
+    if with_errors:
+        table.add_column("LAST ERROR", no_wrap=True)
+    counts: dict[str, int] = {}
+    for device in devices:
+        counts[oper_word(device.oper_state)] = counts.get(oper_word(device.oper_state), 0) + 1
+        cells: list[str | Text] = [
+            Text(device.device_id, style="bold"),
+            kind_word(device.kind),
+            device.station_id or "-",
+            admin_text(device.admin_state),
+            oper_text(device.oper_state),
+            since_text(device.oper_state_since, device.HasField("oper_state_since"), now),
+            str(device.counters.queue_depth),
+        ]
+        if with_errors:
+            cells.append(last_error_text(device))
+        table.add_row(*cells)
+    noun = "device" if len(devices) == 1 else "devices"
+    states = ", ".join(f"{count} {state}" for state, count in sorted(counts.items()))
+    table.caption = f"{len(devices)} {noun}" + (f": {states}" if states else "")
+    return table
+
+
+def devices_view(devices: list[device_pb2.Device], now: datetime, console: Console) -> RenderableType:
+    """The devices table; on a terminal too narrow for it, the last errors move below it.
+
+    Truncated device ids or states would be worse than no table: an engineer on
+    an 80-column serial console must still see which device is offline and why.
+    """
+    table = devices_table(devices, now)
+    natural = console.measure(table, options=console.options.update_width(10_000)).maximum
+    if natural <= console.width:
+        return table
+    errors = [
+        Text(f"{device.device_id}: ").append_text(last_error_text(device))
+        for device in devices
+        if device.HasField("last_error")
+    ]
+    return Group(devices_table(devices, now, with_errors=False), *errors)
+
+
+def _state_with_since(state: Text, ts: timestamp_pb2.Timestamp, present: bool, now: datetime) -> Text:
+    text = state.copy()
+    if present:
+        text.append(f"  since {iso_utc(ts)} ({relative_time(timestamp_datetime(ts), now)})", style="dim")
+    return text
+
+
+def device_detail(device: device_pb2.Device, now: datetime) -> Table:
+    """The key/value view of ``hallctl show``: every field of the device."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column()
+
+    def row(key: str, value: str | Text) -> None:
+        grid.add_row(key, value if isinstance(value, Text) else Text(value))
+
+    row("Device", device.device_id)
+    row("Name", device.name or "-")
+    row("Kind", kind_word(device.kind))
+    row("Station", device.station_id or "-")
+    row("Link", device.link or "-")
+    row(
+        "Admin state",
+        _state_with_since(
+            admin_text(device.admin_state), device.admin_state_since, device.HasField("admin_state_since"), now
+        ),
+    )
+    row("Admin reason", device.admin_reason or "-")
+    row(
+        "Oper state",
+        _state_with_since(
+            oper_text(device.oper_state), device.oper_state_since, device.HasField("oper_state_since"), now
+        ),
+    )
+    if device.HasField("last_error"):
+        error = device.last_error
+        row("Last error", last_error_text(device))
+        row("  message", error.message or "-")
+        if error.HasField("time"):
+            row("  time", f"{iso_utc(error.time)} ({relative_time(timestamp_datetime(error.time), now)})")
+    else:
+        row("Last error", Text("none since start-up", style="dim"))
+    if device.identity:
+        for index, (key, value) in enumerate(sorted(device.identity.items())):
+            row("Identity" if index == 0 else "", f"{key} = {value}")
+    else:
+        row("Identity", Text("not identified yet", style="dim"))
+    counters = device.counters
+    row("Commands", f"{counters.commands_ok} ok, {counters.commands_failed} failed")
+    row("Link errors", str(counters.link_errors))
+    row("Reconnects", str(counters.reconnects))
+    row("Probe failures", str(counters.probe_failures))
+    row("Queue depth", str(counters.queue_depth))
+    return grid
+
+
+def admin_result(device: device_pb2.Device, now: datetime) -> Text:
+    """One line after enable / disable / maintenance: the device's admin and operating state."""
+    text = Text(f"{device.device_id}: admin ")
+    text.append_text(admin_text(device.admin_state))
+    if device.admin_reason:
+        text.append(f" (reason: {device.admin_reason})")
+    text.append(", oper ")
+    text.append_text(oper_text(device.oper_state))
+    if device.HasField("oper_state_since"):
+        text.append(f" since {relative_time(timestamp_datetime(device.oper_state_since), now)}", style="dim")
+    return text
+
+
+# --- events ----------------------------------------------------------------
+
+
+def _state_details(device: device_pb2.Device) -> Text:
+    text = Text("oper ")
+    text.append_text(oper_text(device.oper_state))
+    text.append(", admin ")
+    text.append_text(admin_text(device.admin_state))
+    if device.admin_reason and device.admin_state != device_pb2.ADMIN_STATE_ENABLED:
+        text.append(f" (reason: {device.admin_reason})")
+    if device.HasField("last_error") and device.oper_state != device_pb2.OPER_STATE_ONLINE:
+        error = device.last_error
+        text.append(f"; last error {error.reason} (action: {action_word(error.action)})", style="red")
+    return text
+
+
+def event_details(event: device_pb2.DeviceEvent) -> tuple[str, Text]:
+    """The short type word of an event and its details."""
+    kind = event.WhichOneof("payload")
+    if kind == "state_changed":
+        return "state", _state_details(event.state_changed.device)
+    if kind == "progress":
+        progress = event.progress
+        return "progress", Text(f"{progress.stage}: {progress.message}" if progress.message else progress.stage)
+    if kind == "finished":
+        finished = event.finished
+        took = f" in {duration_seconds(finished.duration):.2f}s" if finished.HasField("duration") else ""
+        if finished.ok:
+            return "finished", Text(f"{finished.operation} ok{took}")
+        return "finished", Text(
+            f"{finished.operation} failed: {finished.reason or 'unknown reason'}{took}", style="red"
+        )
+    if kind == "link_fault":
+        fault = event.link_fault
+        return "link", Text(f"{fault.message}; {fault.discarded_bytes} bytes discarded")
+    return "unknown", Text("an event this hallctl does not know (upgrade hallctl)", style="dim")
+
+
+def event_line(event: device_pb2.DeviceEvent, *, show_request: bool = True) -> Text:
+    """``10:15:02.123Z idr-07 [window-07] progress  WAITING_FOR_CARD: ... (req ...)``."""
+    word, details = event_details(event)
+    text = Text(clock(event.time) if event.HasField("time") else "--:--:--.---Z", style="dim")
+    text.append(" ")
+    text.append(event.device_id or "-", style="bold")
+    if event.station_id:
+        text.append(f" [{event.station_id}]")
+    text.append(" ")
+    text.append(f"{word:<9}", style=EVENT_STYLES.get(word, ""))
+    text.append_text(details)
+    if event.request_id and show_request:
+        text.append(f" (req {event.request_id})", style="dim")
+    return text
+
+
+# --- frames ----------------------------------------------------------------
+
+
+def hex_bytes(data: bytes, *, full: bool) -> str:
+    """``aa aa aa 96 69 ...``; cut after HEX_PREVIEW_BYTES unless ``full``."""
+    shown = data if full else data[:HEX_PREVIEW_BYTES]
+    text = shown.hex(" ")
+    if len(shown) < len(data):
+        text += f" … +{len(data) - len(shown)} bytes (--full shows all)"
+    return text
+
+
+def frame_line(frame: device_service_pb2.TraceFramesResponse, *, full: bool = False) -> Text:
+    """``10:15:02.123Z → FIND_CARD (10 B) aa aa ...``, or the error line of unframeable bytes."""
+    text = Text(clock(frame.time) if frame.HasField("time") else "--:--:--.---Z", style="dim")
+    text.append(" ")
+    if frame.error:
+        text.append("✗ ", style="bold red")
+        text.append(frame.error, style="red")
+        if frame.data:
+            text.append(f" ({len(frame.data)} B) {hex_bytes(frame.data, full=full)}", style="dim")
+        return text
+    if frame.direction == device_service_pb2.FRAME_DIRECTION_TO_DEVICE:
+        text.append("→ ", style="bold cyan")
+    elif frame.direction == device_service_pb2.FRAME_DIRECTION_FROM_DEVICE:
+        text.append("← ", style="bold green")
+    else:
+        text.append("? ", style="bold")
+    text.append(frame.summary or "(no summary)")
+    text.append(f" ({frame.length or len(frame.data)} B)", style="dim")
+    if frame.masked:
+        text.append(" [masked]", style="yellow")
+    if frame.data:
+        text.append(" ")
+        text.append(hex_bytes(frame.data, full=full))
+    return text
+
+
+# --- cards -----------------------------------------------------------------
+
+
+def _photo_text(card: idcard_pb2.IdentityCard, field: str) -> str:
+    if not card.HasField(field):
+        return "none"
+    photo: idcard_pb2.CardPhoto = getattr(card, field)
+    return f"{photo_format_word(photo.format).upper()}, {len(photo.data)} bytes"
+
+
+def card_table(
+    response: idcard_pb2.ReadIdCardResponse, fields: list[CardField], *, request_id: str, show_pii: bool
+) -> Table:
+    """The result of ``hallctl read-id``: card type, every field of its layout, the photos' format and size."""
+    card = response.card
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column()
+    label = CARD_TYPE_LABELS.get(card.card_type, card_type_word(card.card_type))
+    grid.add_row("Card type", Text(f"{label} ({card_type_word(card.card_type)})"))
+    if not fields:
+        grid.add_row("", Text("the gateway returned no fields for this card", style="yellow"))
+    for field in fields:
+        grid.add_row(field.label, Text(field.text or "-"))
+    grid.add_row("Photo", Text(_photo_text(card, "photo")))
+    if card.HasField("decoded_photo"):
+        grid.add_row("Decoded photo", Text(_photo_text(card, "decoded_photo")))
+    grid.add_row("Reader", Text(response.device_id or "-"))
+    grid.add_row("Request id", Text(request_id, style="dim"))
+    if not show_pii:
+        grid.add_row("", Text("personal data masked; --show-pii shows it", style="dim"))
+    return grid

@@ -1,0 +1,1 @@
+"""Tests of hallctl, the engineers' command line client."""
