@@ -8,6 +8,7 @@ import asyncio
 import sys
 
 import grpc
+
 from hallgw_api.v1 import device_pb2, device_service_pb2, device_service_pb2_grpc
 
 
@@ -28,7 +29,7 @@ class Echo(device_service_pb2_grpc.DeviceServiceServicer):  # type: ignore[misc]
 
 async def main(port: int) -> None:
     server = grpc.aio.server()
-    device_service_pb2_grpc.add_DeviceServiceServicer_to_server(Echo(), server)  # type: ignore[no-untyped-call]
+    device_service_pb2_grpc.add_DeviceServiceServicer_to_server(Echo(), server)
     server.add_insecure_port(f"127.0.0.1:{port}")
     await server.start()
     print("ready", flush=True)

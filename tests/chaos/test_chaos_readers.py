@@ -14,10 +14,10 @@ from pathlib import Path
 
 import grpc
 import pytest
-from hallgw_api.v1 import device_pb2, idcard_pb2
-
-from hallgw_daemon.api.errors import STATUS_OF_REASON
 from support.hall import error_info, running_hall
+
+from hallgw_api.v1 import device_pb2, idcard_pb2
+from hallgw_daemon.api.errors import STATUS_OF_REASON
 
 pytestmark = pytest.mark.chaos
 

@@ -4,7 +4,6 @@ import re
 from pathlib import Path
 
 from hallgw_api.v1 import errors_pb2
-
 from hallgw_daemon.api.errors import STATUS_OF_REASON
 from hallgw_daemon.core import errors as core_errors
 
@@ -12,7 +11,7 @@ ROOT = Path(__file__).parents[2]
 
 
 def test_every_reason_is_in_proto_mapping_and_docs() -> None:
-    proto = {n.removeprefix("ERROR_REASON_") for n in errors_pb2.ErrorReason.keys()} - {"UNSPECIFIED"}
+    proto = {n.removeprefix("ERROR_REASON_") for n, _ in errors_pb2.ErrorReason.items()} - {"UNSPECIFIED"}
     raised = {
         cls.reason
         for cls in vars(core_errors).values()

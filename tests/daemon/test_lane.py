@@ -1,6 +1,7 @@
 """The command lane: one at a time, a bounded queue, deadlines, cancellation, probes yield."""
 
 import asyncio
+import functools
 
 import pytest
 
@@ -19,7 +20,7 @@ async def test_one_at_a_time_in_order() -> None:
     lane = CommandLane(device_id="d", queue_limit=4)
     gate = asyncio.Event()
     log: list[str] = []
-    tasks = [asyncio.create_task(lane.run(lambda n=n: _hold(gate, log, n))) for n in "abc"]
+    tasks = [asyncio.create_task(lane.run(functools.partial(_hold, gate, log, n))) for n in "abc"]
     await asyncio.sleep(0)
     assert log == ["start a"] and lane.busy and lane.depth == 2
     gate.set()
@@ -32,7 +33,7 @@ async def test_full_queue_is_busy_at_once() -> None:
     lane = CommandLane(device_id="d", queue_limit=2)
     gate = asyncio.Event()
     log: list[str] = []
-    running = [asyncio.create_task(lane.run(lambda n=n: _hold(gate, log, n))) for n in "abc"]
+    running = [asyncio.create_task(lane.run(functools.partial(_hold, gate, log, n))) for n in "abc"]
     await asyncio.sleep(0)
     assert lane.depth == 2
     with pytest.raises(DeviceBusyError):

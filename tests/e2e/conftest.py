@@ -4,9 +4,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from support.hall import Hall, running_hall
 
 from hallgw_simulators.deck import Deck, build_deck
-from support.hall import Hall, running_hall
 
 pytestmark = pytest.mark.e2e
 

@@ -5,10 +5,9 @@ import time
 
 import grpc
 import pytest
-from hallgw_api.v1 import device_pb2, device_service_pb2, idcard_pb2
+from support.hall import Hall, by_device, error_info, read_request
 
-from support.hall import Hall, error_info
-from test_read_id import by_device, read_request
+from hallgw_api.v1 import device_pb2, device_service_pb2, idcard_pb2
 
 ONLINE = device_pb2.OPER_STATE_ONLINE
 OFFLINE = device_pb2.OPER_STATE_OFFLINE

@@ -6,8 +6,9 @@ import os
 import sys
 from pathlib import Path
 
-from hallgw_simulators.deck import Deck
 from support.hall import Hall
+
+from hallgw_simulators.deck import Deck
 
 HALLCTL = str(Path(sys.executable).parent / "hallctl")
 

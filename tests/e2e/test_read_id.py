@@ -4,27 +4,13 @@ import asyncio
 
 import grpc
 import pytest
-from google.protobuf import duration_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from support.hall import Hall, by_device, error_info, read_request
+
 from hallgw_api.v1 import device_pb2, device_service_pb2, idcard_pb2
 from hallgw_protocols.idcard_sam import LONG_TERM, ResidentCard
-
 from hallgw_simulators.deck import Deck
-from support.hall import Hall, error_info
-
-
-def by_device(device_id: str) -> device_pb2.DeviceRef:
-    return device_pb2.DeviceRef(device_id=device_id)
-
-
-def read_request(
-    ref: device_pb2.DeviceRef, request_id: str = "rq-1", wait: float | None = 2.0
-) -> idcard_pb2.ReadIdCardRequest:
-    req = idcard_pb2.ReadIdCardRequest(device=ref, request_id=request_id)
-    if wait is not None:
-        req.card_wait.CopyFrom(duration_pb2.Duration(seconds=int(wait), nanos=int((wait % 1) * 1e9)))
-    return req
 
 
 def iso(date: device_pb2.Date) -> str:

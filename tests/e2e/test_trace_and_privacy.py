@@ -7,11 +7,10 @@ from pathlib import Path
 
 import grpc
 import pytest
-from hallgw_api.v1 import device_service_pb2
+from support.hall import BIN, Hall, by_device, error_info, read_request
 
+from hallgw_api.v1 import device_service_pb2
 from hallgw_simulators.deck import Deck
-from support.hall import BIN, Hall, error_info
-from test_read_id import by_device, read_request
 
 
 async def test_trace_shows_the_exchange_with_the_card_masked(hall: Hall, deck: Deck) -> None:

@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+from google.protobuf import duration_pb2
+from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
-from google.rpc import error_details_pb2
-from hallgw_api.v1 import device_pb2, device_service_pb2, device_service_pb2_grpc, idcard_pb2_grpc
 
+from hallgw_api.v1 import device_pb2, device_service_pb2, device_service_pb2_grpc, idcard_pb2, idcard_pb2_grpc
 from hallgw_simulators.control import ControlClient
 from hallgw_simulators.deck import build_deck
 
@@ -55,10 +56,23 @@ async def wait_for_file(path: Path, proc: subprocess.Popen[bytes], timeout: floa
     deadline = time.monotonic() + timeout
     while not path.exists():
         if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args} exited with {proc.returncode} before writing {path}")
+            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode} before writing {path}")
         if time.monotonic() > deadline:
             raise TimeoutError(f"{path} not written within {timeout} s")
         await asyncio.sleep(0.02)
+
+
+def by_device(device_id: str) -> device_pb2.DeviceRef:
+    return device_pb2.DeviceRef(device_id=device_id)
+
+
+def read_request(
+    ref: device_pb2.DeviceRef, request_id: str = "rq-1", wait: float | None = 2.0
+) -> idcard_pb2.ReadIdCardRequest:
+    req = idcard_pb2.ReadIdCardRequest(device=ref, request_id=request_id)
+    if wait is not None:
+        req.card_wait.CopyFrom(duration_pb2.Duration(seconds=int(wait), nanos=int((wait % 1) * 1e9)))
+    return req
 
 
 class Hall:
@@ -123,7 +137,7 @@ class Hall:
         """Stop hallgwd with ``sig``; returns its exit code."""
         assert self.gw is not None
         if self.channel is not None:
-            await self.channel.close()
+            await self.channel.close(None)
             self.channel = None
         self.gw.send_signal(sig)
         code = await asyncio.to_thread(self.gw.wait, 15)
@@ -174,7 +188,8 @@ class Hall:
         resp = await self.devices.GetDevice(
             device_service_pb2.GetDeviceRequest(device=device_pb2.DeviceRef(device_id=device_id)), timeout=5
         )
-        return resp.device
+        device: device_pb2.Device = resp.device
+        return device
 
     async def wait_oper(self, device_id: str, state: int, timeout: float = 5.0) -> float:
         """Wait until ``device_id`` reaches ``state``; returns the seconds it took."""

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextvars
+import itertools
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
+from google.protobuf.descriptor import ServiceDescriptor
 
 from hallgw_daemon.api.errors import to_rpc_status
 from hallgw_daemon.core.errors import DeadlineExceededError, GatewayError, InternalError
@@ -22,11 +24,19 @@ request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id
 peer_var: contextvars.ContextVar[str] = contextvars.ContextVar("peer", default="")
 
 
+_GENERATED = itertools.count(1)
+_PREFIX = f"gw-{uuid.uuid4().hex[:8]}-"
+
+
 def _request_id(request: Any, context: Ctx) -> str:
+    """The call's request id: the request's own field, else x-request-id metadata, else a new one."""
     rid = getattr(request, "request_id", "")
     if not rid:
-        rid = dict(context.invocation_metadata() or ()).get("x-request-id", "")
-    return str(rid) or uuid.uuid4().hex
+        for key, value in context.invocation_metadata() or ():
+            if key == "x-request-id":
+                rid = value
+                break
+    return str(rid) if rid else f"{_PREFIX}{next(_GENERATED)}"
 
 
 def _as_gateway_error(err: BaseException) -> GatewayError:
@@ -54,70 +64,63 @@ async def _abort(context: Ctx, err: BaseException, method: str, rid: str, starte
     await context.abort(status.code, status.details, status.trailing_metadata)
 
 
-class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
-    """Wraps every handler: request id and peer into contextvars, a log line, error mapping."""
+def wrap_unary(method: str, inner: Callable[[Any, Ctx], Awaitable[Any]]) -> Callable[[Any, Ctx], Awaitable[Any]]:
+    """The chain around a unary handler: context, the error mapping, one log line."""
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any]]],
-        details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler[Any, Any]:
-        handler = await continuation(details)
-        if handler is None:
-            return handler
-        method: str = details.method
-        if method.startswith(("/grpc.health", "/grpc.reflection")):
-            return handler
-        if handler.unary_unary is not None:
-            inner_uu = handler.unary_unary
+    async def unary(request: Any, context: Ctx) -> Any:
+        rid = _request_id(request, context)
+        request_id_var.set(rid)
+        peer = context.peer() or ""
+        peer_var.set(peer)
+        started = time.monotonic()
+        try:
+            response = await inner(request, context)
+        except Exception as err:
+            await _abort(context, err, method, rid, started)
+            raise  # pragma: no cover - abort raises
+        log.info(
+            "rpc", method=method, request_id=rid, peer=peer, code="OK", seconds=round(time.monotonic() - started, 4)
+        )
+        return response
 
-            async def unary(request: Any, context: Ctx) -> Any:
-                rid = _request_id(request, context)
-                request_id_var.set(rid)
-                peer_var.set(context.peer() or "")
-                started = time.monotonic()
-                try:
-                    response = await inner_uu(request, context)  # type: ignore[arg-type]
-                except Exception as err:
-                    await _abort(context, err, method, rid, started)
-                    raise  # pragma: no cover - abort raises
-                log.info(
-                    "rpc",
-                    method=method,
-                    request_id=rid,
-                    peer=peer_var.get(),
-                    code="OK",
-                    seconds=round(time.monotonic() - started, 4),
-                )
-                return response
+    return unary
 
-            return grpc.unary_unary_rpc_method_handler(
-                unary,
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        if handler.unary_stream is not None:
-            inner_us = handler.unary_stream
 
-            async def stream(request: Any, context: Ctx) -> AsyncIterator[Any]:
-                rid = _request_id(request, context)
-                request_id_var.set(rid)
-                peer_var.set(context.peer() or "")
-                started = time.monotonic()
-                log.info("rpc stream opened", method=method, request_id=rid, peer=peer_var.get())
-                try:
-                    async for item in inner_us(request, context):  # type: ignore[arg-type,attr-defined]
-                        yield item
-                except Exception as err:
-                    await _abort(context, err, method, rid, started)
-                finally:
-                    log.info(
-                        "rpc stream closed", method=method, request_id=rid, seconds=round(time.monotonic() - started, 4)
-                    )
+def wrap_stream(
+    method: str, inner: Callable[[Any, Ctx], AsyncIterator[Any]]
+) -> Callable[[Any, Ctx], AsyncIterator[Any]]:
+    """The chain around a server-streaming handler."""
 
-            return grpc.unary_stream_rpc_method_handler(
-                stream,
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        return handler
+    async def stream(request: Any, context: Ctx) -> AsyncIterator[Any]:
+        rid = _request_id(request, context)
+        request_id_var.set(rid)
+        peer_var.set(context.peer() or "")
+        started = time.monotonic()
+        log.info("rpc stream opened", method=method, request_id=rid, peer=peer_var.get())
+        try:
+            async for item in inner(request, context):
+                yield item
+        except Exception as err:
+            await _abort(context, err, method, rid, started)
+        finally:
+            log.info("rpc stream closed", method=method, request_id=rid, seconds=round(time.monotonic() - started, 4))
+
+    return stream
+
+
+T = TypeVar("T")
+
+
+def instrument(servicer: T, service: ServiceDescriptor) -> T:
+    """Put the chain around every RPC method of ``servicer``, once, before it is registered.
+
+    Wrapping at registration instead of in a ``grpc.aio.ServerInterceptor``
+    costs nothing per call beyond the chain itself (an aio interceptor adds a
+    coroutine per call: about 10% of the rate of a cheap RPC).
+    """
+    for rpc in service.methods:
+        method = f"/{service.full_name}/{rpc.name}"
+        inner = getattr(servicer, rpc.name)
+        wrapped = wrap_stream(method, inner) if rpc.server_streaming else wrap_unary(method, inner)
+        setattr(servicer, rpc.name, wrapped)
+    return servicer

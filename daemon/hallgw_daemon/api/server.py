@@ -8,7 +8,7 @@ from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined
 from grpc_reflection.v1alpha import reflection
 
 from hallgw_api.v1 import device_service_pb2, device_service_pb2_grpc, idcard_pb2, idcard_pb2_grpc
-from hallgw_daemon.api.interceptors import ServerInterceptor
+from hallgw_daemon.api.interceptors import instrument
 from hallgw_daemon.api.services import DeviceService, IdCardService
 from hallgw_daemon.core.model import DeviceKind, OperState
 from hallgw_daemon.supervisor import DeviceRegistry
@@ -25,9 +25,14 @@ class ApiServer:
 
     def __init__(self, registry: DeviceRegistry, listen: str) -> None:
         self.registry = registry
-        self.server = grpc.aio.server(interceptors=[ServerInterceptor()])
-        device_service_pb2_grpc.add_DeviceServiceServicer_to_server(DeviceService(registry), self.server)
-        idcard_pb2_grpc.add_IdCardServiceServicer_to_server(IdCardService(registry), self.server)
+        self.server = grpc.aio.server()
+        device_service_pb2_grpc.add_DeviceServiceServicer_to_server(
+            instrument(DeviceService(registry), device_service_pb2.DESCRIPTOR.services_by_name["DeviceService"]),
+            self.server,
+        )
+        idcard_pb2_grpc.add_IdCardServiceServicer_to_server(
+            instrument(IdCardService(registry), idcard_pb2.DESCRIPTOR.services_by_name["IdCardService"]), self.server
+        )
         self.health = health_aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection(

@@ -11,7 +11,7 @@ from hallgw_daemon.api import convert
 from hallgw_daemon.api.interceptors import Ctx
 from hallgw_daemon.core.errors import InvalidRequestError
 from hallgw_daemon.core.events import Event, StateChanged
-from hallgw_daemon.core.model import AdminState, DeviceKind
+from hallgw_daemon.core.model import AdminState, DeviceKind, DeviceSnapshot
 from hallgw_daemon.drivers.base import TraceRecord
 from hallgw_daemon.drivers.idcard import CardResult, IdCardReaderDriver
 from hallgw_daemon.supervisor import DeviceRegistry, ManagedDevice
@@ -50,11 +50,28 @@ def check_request_id(request_id: str) -> None:
         raise InvalidRequestError(f"request_id must be printable and at most {MAX_REQUEST_ID} characters")
 
 
+class DeviceCache:
+    """Device messages by device, rebuilt only when the device's snapshot changed."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, tuple[DeviceSnapshot, device_pb2.Device]] = {}
+
+    def message(self, dev: ManagedDevice) -> device_pb2.Device:
+        snap = dev.snapshot()
+        cached = self._cache.get(dev.id)
+        if cached is not None and cached[0] is snap:
+            return cached[1]
+        msg = convert.device(snap)
+        self._cache[dev.id] = (snap, msg)
+        return msg
+
+
 class DeviceService(device_service_pb2_grpc.DeviceServiceServicer):  # type: ignore[misc]  # generated base is untyped
     """Inventory, admin state, live events and frame traces."""
 
     def __init__(self, registry: DeviceRegistry) -> None:
         self.registry = registry
+        self.cache = DeviceCache()
 
     async def ListDevices(
         self, request: device_service_pb2.ListDevicesRequest, context: Ctx
@@ -62,7 +79,7 @@ class DeviceService(device_service_pb2_grpc.DeviceServiceServicer):  # type: ign
         kinds = {convert.kind(k) for k in request.kinds}
         stations = set(request.station_ids)
         devices = [
-            convert.device(d.snapshot())
+            self.cache.message(d)
             for d in self.registry.list()
             if (not kinds or d.kind in kinds) and (not stations or d.station in stations)
         ]
@@ -72,7 +89,7 @@ class DeviceService(device_service_pb2_grpc.DeviceServiceServicer):  # type: ign
         self, request: device_service_pb2.GetDeviceRequest, context: Ctx
     ) -> device_service_pb2.GetDeviceResponse:
         dev = resolve(self.registry, request.device)
-        return device_service_pb2.GetDeviceResponse(device=convert.device(dev.snapshot()))
+        return device_service_pb2.GetDeviceResponse(device=self.cache.message(dev))
 
     async def SetAdminState(
         self, request: device_service_pb2.SetAdminStateRequest, context: Ctx

@@ -95,10 +95,22 @@ class ManagedDevice:
         )
         self.driver: Driver = driver_cls(self.ctx)
         self._attached = False
-        self._wake = asyncio.Event()
+        self._snapshot: DeviceSnapshot | None = None
+        self._snapshot_key: tuple[object, ...] = ()
 
     # -- snapshot and events -------------------------------------------------------
     def snapshot(self) -> DeviceSnapshot:
+        """The device now; the same (cached) object while nothing changed, so readers can reuse conversions."""
+        key = (
+            self.admin_state, self.admin_since, self.admin_reason, self.oper_state, self.oper_since,
+            self.last_error, id(self.identity), *self._counters.values(), self.lane.depth,
+        )  # fmt: skip
+        if self._snapshot is not None and key == self._snapshot_key:
+            return self._snapshot
+        self._snapshot_key, self._snapshot = key, self._make_snapshot()
+        return self._snapshot
+
+    def _make_snapshot(self) -> DeviceSnapshot:
         return DeviceSnapshot(
             device_id=self.id,
             kind=self.kind,

@@ -1,4 +1,4 @@
-"""Benchmarks: run with `make bench`; each prints its figures and records them in docs/performance.md."""
+"""Where benchmarks record their figures: docs/performance.md, between markers."""
 
 import re
 from pathlib import Path
