@@ -19,7 +19,6 @@ from hallgw_protocols.idcard_sam import (
     SEX,
     CardType,
     ForeignPermanentResidentCard2017,
-    ForeignPermanentResidentCard2023,
     ResidencePermitHMT,
     ResidentCard,
 )
@@ -204,8 +203,9 @@ def identity_card(result: CardResult) -> idcard_pb2.IdentityCard:
                 issue_count=c.issue_count,
             )
         )
-    elif isinstance(c, ForeignPermanentResidentCard2017):
-        msg.foreign_permanent_resident.CopyFrom(
+    else:
+        fpr = msg.foreign_permanent_resident
+        fpr.CopyFrom(
             idcard_pb2.ForeignPermanentResidentFields(
                 english_name=c.english_name,
                 chinese_name=c.chinese_name,
@@ -214,22 +214,10 @@ def identity_card(result: CardResult) -> idcard_pb2.IdentityCard:
                 card_number=c.card_number,
                 nationality=c.nationality,
                 validity=_validity(c.valid_from, c.valid_until),
-                card_version=c.card_version,
-                authority_code=c.authority_code,
             )
         )
-    elif isinstance(c, ForeignPermanentResidentCard2023):
-        msg.foreign_permanent_resident.CopyFrom(
-            idcard_pb2.ForeignPermanentResidentFields(
-                english_name=c.english_name,
-                chinese_name=c.chinese_name,
-                sex=_coded(c.sex_code, SEX),
-                birth_date=_date(c.birth_date),
-                card_number=c.card_number,
-                nationality=c.nationality,
-                validity=_validity(c.valid_from, c.valid_until),
-                renewal_count=c.renewal_count,
-                previous_card_link=c.previous_card_link,
-            )
-        )
+        if isinstance(c, ForeignPermanentResidentCard2017):
+            fpr.card_version, fpr.authority_code = c.card_version, c.authority_code
+        else:
+            fpr.renewal_count, fpr.previous_card_link = c.renewal_count, c.previous_card_link
     return msg
