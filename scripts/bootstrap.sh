@@ -8,8 +8,8 @@
 #   1. apt: the system packages the daemon, the simulators and the tests use
 #      (only as root, and only for packages that are missing);
 #   2. .venv: created with the first python3 on PATH (>= 3.11), then
-#      `pip install -e '.[dev]'`, redone only when pyproject.toml, the interpreter or the
-#      checkout's path changed (stamp file .venv/.hallgw-stamp);
+#      `pip install -e '.[dev]'`, redone only when what pyproject.toml says to install, the
+#      interpreter or the checkout's path changed (stamp file .venv/.hallgw-stamp);
 #   3. node_modules: the pinned @bufbuild/buf from package-lock.json (`npm ci`),
 #      redone only when package-lock.json changed. Its postinstall script is skipped: it
 #      only swaps the node launcher for the platform binary, and the launcher works as is.
@@ -85,8 +85,26 @@ if [ ! -x "$venv/bin/python" ]; then
     "$python_for_venv" -m venv "$venv"
 fi
 
+# What the install depends on: the interpreter, the checkout's path (the editable install
+# points there) and the parts of pyproject.toml that say what to install. Tool settings
+# (ruff, mypy, pytest, ...) change often and need no reinstall.
+install_inputs() {
+    "$venv/bin/python" - "$root" <<'PY'
+import json, sys, tomllib
+with open("pyproject.toml", "rb") as f:
+    config = tomllib.load(f)
+relevant = {
+    "root": sys.argv[1],
+    "python": sys.version,
+    "build-system": config.get("build-system"),
+    "project": config.get("project"),
+    "hatch": config.get("tool", {}).get("hatch"),
+}
+print(json.dumps(relevant, sort_keys=True))
+PY
+}
 stamp=$venv/.hallgw-stamp
-want=$(printf '%s\n%s\n' "$root" "$("$venv/bin/python" -VV)" | fingerprint pyproject.toml)
+want=$(install_inputs | sha256sum | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     say "python packages: up to date"
 else
