@@ -142,7 +142,8 @@ async def test_bench_read_and_rps(tmp_path: Path) -> None:
         f"{v_med * 1e3:.1f} ms (gRPC) | {read_ratio:.3f} | <= 1.10 |\n"
         f"| ReadIdCard, p99 | {pct(direct, 0.99) * 1e3:.1f} ms | {pct(via, 0.99) * 1e3:.1f} ms | "
         f"{pct(via, 0.99) / pct(direct, 0.99):.3f} | |\n"
-        f"| GetDevice, {IN_FLIGHT} in flight, median of {RPS_ROUNDS} alternating rounds | {bare_rps:.0f} req/s (bare grpc.aio) | "
+        f"| GetDevice, {IN_FLIGHT} in flight, median of {RPS_ROUNDS} alternating rounds | "
+        f"{bare_rps:.0f} req/s (bare grpc.aio) | "
         f"{daemon_rps:.0f} req/s | {rps_ratio:.3f} | >= 0.70 |\n"
     )
     print("\n" + text)
