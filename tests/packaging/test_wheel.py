@@ -90,11 +90,6 @@ def test_console_scripts_are_declared(wheel: zipfile.ZipFile) -> None:
     assert dict(entry_points["console_scripts"]) == SCRIPTS
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known: [project] dependencies still allow grpcio>=1.76 and protobuf>=6.31 while proto/ was generated "
-    "by grpcio-tools 1.85.1 (needs grpcio>=1.85.1, protobuf>=7.35.1); remove this mark with the fix",
-)
 def test_runtime_floors_satisfy_the_generated_code(wheel: zipfile.ZipFile) -> None:
     """grpcio and protobuf floors must admit no version the generated code refuses at import."""
     generated = "".join(
