@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ipaddress
 import signal
 import sys
 from pathlib import Path
@@ -28,11 +29,13 @@ class Gateway:
         self.config = config
         self.bus = EventBus()
         self.registry = DeviceRegistry(config, self.bus)
-        self.api = ApiServer(self.registry, config.api.listen)
+        self.api = ApiServer(self.registry, config.api)
         self.stopping = asyncio.Event()
 
     async def run(self) -> None:
         await self.api.start()
+        if self.config.api.tls is None and not _loopback(self.config.api.listen):
+            log.warning("serving plaintext gRPC beyond this machine: configure api.tls", listen=self.config.api.listen)
         log.info(
             "gateway started",
             hall=self.config.gateway.hall,
@@ -60,6 +63,14 @@ class Gateway:
         async with self.bus.subscribe(lambda ev: isinstance(ev.payload, StateChanged)) as sub:
             async for _ in sub:
                 await self.api.update_health()
+
+
+def _loopback(listen: str) -> bool:
+    host = listen.rpartition(":")[0].strip("[]")
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 async def _serve(config: Config) -> None:

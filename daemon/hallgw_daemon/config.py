@@ -50,11 +50,51 @@ class GatewaySection(_Strict):
         return value
 
 
+RoleName = Literal["none", "monitor", "business", "engineer"]
+
+
+class TlsSection(_Strict):
+    """TLS for the gRPC server; with ``client_ca``, callers must show a certificate it signed."""
+
+    cert: str
+    key: str
+    client_ca: str | None = None
+
+    @field_validator("cert", "key", "client_ca")
+    @classmethod
+    def _absolute(cls, value: str | None) -> str | None:
+        if value is not None and not Path(value).is_absolute():
+            raise ValueError("expected an absolute path to a PEM file")
+        return value
+
+
+class ClientRule(_Strict):
+    """A caller known by its certificate's common name, and its role."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    role: RoleName
+
+
 class ApiSection(_Strict):
-    """The gRPC server."""
+    """The gRPC server, its TLS and who may call what."""
 
     listen: str = "127.0.0.1:50051"
     grace_period: Seconds = 2.0
+    tls: TlsSection | None = None
+    clients: list[ClientRule] = []
+    anonymous_role: RoleName = "engineer"
+    """Role of callers no client rule names (plaintext callers, TLS callers without a
+    known certificate). "engineer" suits a gateway serving only its own loopback;
+    a gateway serving the hall network sets TLS with client_ca and lowers this."""
+
+    @model_validator(mode="after")
+    def _clients(self) -> Self:
+        names = [c.name for c in self.clients]
+        if len(set(names)) != len(names):
+            raise ValueError("api.clients names a certificate twice")
+        if self.clients and (self.tls is None or self.tls.client_ca is None):
+            raise ValueError("api.clients needs api.tls.client_ca: callers are known by their client certificates")
+        return self
 
     @field_validator("listen")
     @classmethod

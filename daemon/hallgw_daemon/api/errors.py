@@ -28,6 +28,7 @@ STATUS_OF_REASON: Final[dict[str, grpc.StatusCode]] = {
     "CANCELLED": grpc.StatusCode.CANCELLED,
     "INTERNAL": grpc.StatusCode.INTERNAL,
     "UNSUPPORTED_CARD": grpc.StatusCode.FAILED_PRECONDITION,
+    "PERMISSION_DENIED": grpc.StatusCode.PERMISSION_DENIED,
 }
 """Every reason code and its status; docs/api.md lists the same table (a test checks)."""
 

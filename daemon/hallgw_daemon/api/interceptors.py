@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import grpc
 from google.protobuf.descriptor import ServiceDescriptor
 
+from hallgw_daemon.api.auth import Authorizer
 from hallgw_daemon.api.errors import to_rpc_status
 from hallgw_daemon.core.errors import DeadlineExceededError, GatewayError, InternalError
 from hallgw_daemon.logging import get_logger
@@ -64,8 +65,10 @@ async def _abort(context: Ctx, err: BaseException, method: str, rid: str, starte
     await context.abort(status.code, status.details, status.trailing_metadata)
 
 
-def wrap_unary(method: str, inner: Callable[[Any, Ctx], Awaitable[Any]]) -> Callable[[Any, Ctx], Awaitable[Any]]:
-    """The chain around a unary handler: context, the error mapping, one log line."""
+def wrap_unary(
+    method: str, inner: Callable[[Any, Ctx], Awaitable[Any]], auth: Authorizer
+) -> Callable[[Any, Ctx], Awaitable[Any]]:
+    """The chain around a unary handler: context, the role check, the error mapping, one log line."""
 
     async def unary(request: Any, context: Ctx) -> Any:
         rid = _request_id(request, context)
@@ -74,20 +77,20 @@ def wrap_unary(method: str, inner: Callable[[Any, Ctx], Awaitable[Any]]) -> Call
         peer_var.set(peer)
         started = time.monotonic()
         try:
+            caller = auth.check(method, context)
             response = await inner(request, context)
         except Exception as err:
             await _abort(context, err, method, rid, started)
             raise  # pragma: no cover - abort raises
-        log.info(
-            "rpc", method=method, request_id=rid, peer=peer, code="OK", seconds=round(time.monotonic() - started, 4)
-        )
+        seconds = round(time.monotonic() - started, 4)
+        log.info("rpc", method=method, request_id=rid, peer=peer, caller=caller.name, code="OK", seconds=seconds)
         return response
 
     return unary
 
 
 def wrap_stream(
-    method: str, inner: Callable[[Any, Ctx], AsyncIterator[Any]]
+    method: str, inner: Callable[[Any, Ctx], AsyncIterator[Any]], auth: Authorizer
 ) -> Callable[[Any, Ctx], AsyncIterator[Any]]:
     """The chain around a server-streaming handler."""
 
@@ -96,8 +99,9 @@ def wrap_stream(
         request_id_var.set(rid)
         peer_var.set(context.peer() or "")
         started = time.monotonic()
-        log.info("rpc stream opened", method=method, request_id=rid, peer=peer_var.get())
         try:
+            caller = auth.check(method, context)
+            log.info("rpc stream opened", method=method, request_id=rid, peer=peer_var.get(), caller=caller.name)
             async for item in inner(request, context):
                 yield item
         except Exception as err:
@@ -111,7 +115,7 @@ def wrap_stream(
 T = TypeVar("T")
 
 
-def instrument(servicer: T, service: ServiceDescriptor) -> T:
+def instrument(servicer: T, service: ServiceDescriptor, auth: Authorizer) -> T:
     """Put the chain around every RPC method of ``servicer``, once, before it is registered.
 
     Wrapping at registration instead of in a ``grpc.aio.ServerInterceptor``
@@ -121,6 +125,6 @@ def instrument(servicer: T, service: ServiceDescriptor) -> T:
     for rpc in service.methods:
         method = f"/{service.full_name}/{rpc.name}"
         inner = getattr(servicer, rpc.name)
-        wrapped = wrap_stream(method, inner) if rpc.server_streaming else wrap_unary(method, inner)
+        wrapped = wrap_stream(method, inner, auth) if rpc.server_streaming else wrap_unary(method, inner, auth)
         setattr(servicer, rpc.name, wrapped)
     return servicer

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined]
 from grpc_reflection.v1alpha import reflection
 
 from hallgw_api.v1 import device_service_pb2, device_service_pb2_grpc, idcard_pb2, idcard_pb2_grpc
+from hallgw_daemon.api.auth import Authorizer
 from hallgw_daemon.api.interceptors import instrument
 from hallgw_daemon.api.services import DeviceService, IdCardService
+from hallgw_daemon.config import ApiSection, TlsSection
 from hallgw_daemon.core.model import DeviceKind, OperState
 from hallgw_daemon.supervisor import DeviceRegistry
 
@@ -20,18 +24,30 @@ SERVICE_NAMES = (
 KIND_SERVICE = {DeviceKind.IDCARD_READER: SERVICE_NAMES[1]}
 
 
+def server_credentials(tls: TlsSection) -> grpc.ServerCredentials:
+    """TLS credentials from the configured PEM files; mutual TLS when a client CA is set."""
+    try:
+        key, cert = Path(tls.key).read_bytes(), Path(tls.cert).read_bytes()
+        ca = Path(tls.client_ca).read_bytes() if tls.client_ca else None
+    except OSError as err:
+        raise OSError(f"api.tls: cannot read {err.filename}: {err.strerror}") from err
+    return grpc.ssl_server_credentials([(key, cert)], root_certificates=ca, require_client_auth=ca is not None)
+
+
 class ApiServer:
     """Owns the grpc.aio server and its health servicer."""
 
-    def __init__(self, registry: DeviceRegistry, listen: str) -> None:
+    def __init__(self, registry: DeviceRegistry, api: ApiSection) -> None:
         self.registry = registry
         self.server = grpc.aio.server()
+        auth = Authorizer(api)
         device_service_pb2_grpc.add_DeviceServiceServicer_to_server(
-            instrument(DeviceService(registry), device_service_pb2.DESCRIPTOR.services_by_name["DeviceService"]),
+            instrument(DeviceService(registry), device_service_pb2.DESCRIPTOR.services_by_name["DeviceService"], auth),
             self.server,
         )
         idcard_pb2_grpc.add_IdCardServiceServicer_to_server(
-            instrument(IdCardService(registry), idcard_pb2.DESCRIPTOR.services_by_name["IdCardService"]), self.server
+            instrument(IdCardService(registry), idcard_pb2.DESCRIPTOR.services_by_name["IdCardService"], auth),
+            self.server,
         )
         self.health = health_aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
@@ -39,9 +55,12 @@ class ApiServer:
             (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
             self.server,
         )
-        self.port = self.server.add_insecure_port(listen)
+        if api.tls is None:
+            self.port = self.server.add_insecure_port(api.listen)
+        else:
+            self.port = self.server.add_secure_port(api.listen, server_credentials(api.tls))
         if self.port == 0:
-            raise OSError(f"cannot listen on {listen}")
+            raise OSError(f"cannot listen on {api.listen}")
 
     async def start(self) -> None:
         await self.server.start()

@@ -10,9 +10,11 @@ classifies them.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 from collections.abc import Callable, Generator
 from importlib import metadata
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
@@ -44,14 +46,40 @@ def _user_agent() -> str:
         return "hallctl"
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class TlsFiles:
+    """PEM files for a TLS connection: the CA that signed the gateway, and our certificate if it asks for one."""
+
+    ca_cert: Path
+    client_cert: Path | None = None
+    client_key: Path | None = None
+    server_name: str | None = None
+
+    def credentials(self) -> grpc.ChannelCredentials:
+        """Channel credentials; raises OSError naming a file that cannot be read."""
+        if (self.client_cert is None) != (self.client_key is None):
+            raise OSError("--client-cert and --client-key go together")
+        return grpc.ssl_channel_credentials(
+            root_certificates=self.ca_cert.read_bytes(),
+            private_key=self.client_key.read_bytes() if self.client_key else None,
+            certificate_chain=self.client_cert.read_bytes() if self.client_cert else None,
+        )
+
+
 class Gateway:
     """A connection to one hallgw daemon."""
 
-    def __init__(self, target: str, *, timeout: float = DEFAULT_TIMEOUT_S) -> None:
+    def __init__(self, target: str, *, timeout: float = DEFAULT_TIMEOUT_S, tls: TlsFiles | None = None) -> None:
         self.target = target
         self.timeout = timeout
         # The user agent lets the daemon's per-RPC log line tell hallctl calls from business systems.
-        self._channel = grpc.insecure_channel(target, options=[("grpc.primary_user_agent", _user_agent())])
+        options: list[tuple[str, Any]] = [("grpc.primary_user_agent", _user_agent())]
+        if tls is None:
+            self._channel = grpc.insecure_channel(target, options=options)
+        else:
+            if tls.server_name:
+                options.append(("grpc.ssl_target_name_override", tls.server_name))
+            self._channel = grpc.secure_channel(target, tls.credentials(), options=options)
         # The generated stubs are untyped; every use below states its types.
         self._devices: Any = device_service_pb2_grpc.DeviceServiceStub(self._channel)
         self._idcards: Any = idcard_pb2_grpc.IdCardServiceStub(self._channel)

@@ -54,6 +54,7 @@ KNOWN_REASONS = frozenset(
 _REASON_EXIT = {
     "UNKNOWN_DEVICE": ExitCode.USAGE,
     "INVALID_REQUEST": ExitCode.USAGE,
+    "PERMISSION_DENIED": ExitCode.USAGE,
     "INTERNAL": ExitCode.INTERNAL,
 }
 

@@ -25,7 +25,7 @@ from rich.text import Text
 from hallgw_api.v1 import device_pb2, device_service_pb2, idcard_pb2
 
 from . import render, views
-from .client import DEFAULT_TARGET, DEFAULT_TIMEOUT_S, Gateway
+from .client import DEFAULT_TARGET, DEFAULT_TIMEOUT_S, Gateway, TlsFiles
 from .errors import EXIT_CODES_HELP, CliError, ExitCode, from_rpc_error, usage_error
 from .names import describe_ref, parse_device_ref, parse_kind, station_ref
 from .progress import ReadProgress
@@ -50,6 +50,11 @@ class Settings:
     target: str = DEFAULT_TARGET
     timeout: float = DEFAULT_TIMEOUT_S
     json_output: bool = False
+    tls: TlsFiles | None = None
+
+    def gateway(self) -> Gateway:
+        """A connection to the gateway with these settings."""
+        return Gateway(self.target, timeout=self.timeout, tls=self.tls)
 
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of tables.")]
@@ -59,7 +64,7 @@ DeviceArg = Annotated[
 
 
 @app.callback()
-def _root(
+def _root(  # noqa: PLR0917 - typer passes options by position
     ctx: typer.Context,
     target: Annotated[
         str, typer.Option("--target", envvar="HALLGW_TARGET", metavar="HOST:PORT", help="The gateway's gRPC address.")
@@ -68,8 +73,33 @@ def _root(
         float, typer.Option("--timeout", min=0.1, metavar="SECONDS", help="Deadline of each call.")
     ] = DEFAULT_TIMEOUT_S,
     json_output: JsonFlag = False,
+    ca_cert: Annotated[
+        Path | None,
+        typer.Option(
+            "--ca-cert", envvar="HALLGW_CA_CERT", metavar="PEM", help="Use TLS; the CA that signed the gateway."
+        ),
+    ] = None,
+    client_cert: Annotated[
+        Path | None,
+        typer.Option("--client-cert", envvar="HALLGW_CLIENT_CERT", metavar="PEM", help="Our certificate (mutual TLS)."),
+    ] = None,
+    client_key: Annotated[
+        Path | None,
+        typer.Option("--client-key", envvar="HALLGW_CLIENT_KEY", metavar="PEM", help="The key of --client-cert."),
+    ] = None,
+    server_name: Annotated[
+        str | None,
+        typer.Option(
+            "--server-name", envvar="HALLGW_SERVER_NAME", help="Expect this name in the gateway's certificate."
+        ),
+    ] = None,
 ) -> None:
-    ctx.obj = Settings(target=target, timeout=timeout, json_output=json_output)
+    tls = None
+    if ca_cert is not None:
+        tls = TlsFiles(ca_cert=ca_cert, client_cert=client_cert, client_key=client_key, server_name=server_name)
+    elif client_cert is not None or client_key is not None:
+        raise typer.BadParameter("--client-cert and --client-key need --ca-cert (TLS)")
+    ctx.obj = Settings(target=target, timeout=timeout, json_output=json_output, tls=tls)
 
 
 def _settings(ctx: typer.Context, json_flag: bool) -> Settings:
@@ -121,6 +151,8 @@ def _reporting(settings: Settings, *, on_interrupt: ExitCode = ExitCode.INTERRUP
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         raise typer.Exit(int(ExitCode.OK)) from None
+    except OSError as exc:  # a TLS file that cannot be read (after BrokenPipeError, an OSError too)
+        _fail(settings, usage_error(f"{exc.filename or 'TLS'}: {exc.strerror or exc}"))
 
 
 def _device_ref(spec: str) -> device_pb2.DeviceRef:
@@ -152,7 +184,7 @@ def devices(
             kinds = [parse_kind(word) for word in kind or []]
         except ValueError as err:
             raise usage_error(str(err)) from err
-        with Gateway(settings.target, timeout=settings.timeout) as gateway:
+        with settings.gateway() as gateway:
             found = gateway.list_devices(kinds, station or [])
     if settings.json_output:
         _emit_json({"devices": [views.device_view(device) for device in found]})
@@ -167,7 +199,7 @@ def show(ctx: typer.Context, device: DeviceArg, json_flag: JsonFlag = False) -> 
     settings = _settings(ctx, json_flag)
     with _reporting(settings):
         ref = _device_ref(device)
-        with Gateway(settings.target, timeout=settings.timeout) as gateway:
+        with settings.gateway() as gateway:
             found = gateway.get_device(ref)
     if settings.json_output:
         _emit_json(views.device_view(found))
@@ -184,7 +216,7 @@ def _set_admin(ctx: typer.Context, device: str, state: device_pb2.AdminState, re
         ref = _device_ref(device)
         if state != device_pb2.ADMIN_STATE_ENABLED and not reason.strip():
             raise usage_error("--reason must say why (it is shown to staff and recorded)")
-        with Gateway(settings.target, timeout=settings.timeout) as gateway:
+        with settings.gateway() as gateway:
             changed = gateway.set_admin_state(ref, state, reason=reason.strip(), request_id=str(uuid.uuid4()))
     if settings.json_output:
         _emit_json(views.device_view(changed))
@@ -291,7 +323,7 @@ def read_id(
             raise usage_error(f"--request-id must be 1 to {MAX_REQUEST_ID} printable characters")
         if photo_out is not None:
             _check_photo_out(photo_out)
-        with Gateway(settings.target, timeout=settings.timeout) as gateway:
+        with settings.gateway() as gateway:
             reader = gateway.get_device(ref)
             where = f"{reader.device_id} ({reader.station_id})" if reader.station_id else reader.device_id
             header = f"reading the ID card on {where}: waiting up to {wait:g}s for a card (request {request_id})"
@@ -344,7 +376,7 @@ def watch(
     # watch can tell a gap (events dropped because this watcher was slow).
     unfiltered = not (device or station or request_id)
     console = render.make_console()
-    with _reporting(settings, on_interrupt=ExitCode.OK), Gateway(settings.target, timeout=settings.timeout) as gateway:
+    with _reporting(settings, on_interrupt=ExitCode.OK), settings.gateway() as gateway:
         last_sequence = 0
         for event in gateway.watch_events(request):
             if unfiltered and last_sequence and event.sequence > last_sequence + 1:
@@ -372,7 +404,7 @@ def trace(
     with _reporting(settings, on_interrupt=ExitCode.OK):
         ref = _device_ref(device)
         with (
-            Gateway(settings.target, timeout=settings.timeout) as gateway,
+            settings.gateway() as gateway,
             contextlib.closing(gateway.trace_frames(ref)) as frames,
         ):
             for seen, frame in enumerate(frames, start=1):

@@ -98,6 +98,13 @@ class LinkLostError(GatewayError):
     action = Action.ENGINEER
 
 
+class PermissionDeniedError(GatewayError):
+    """The caller's role does not allow this call."""
+
+    reason = "PERMISSION_DENIED"
+    action = Action.ENGINEER
+
+
 class InternalError(GatewayError):
     reason = "INTERNAL"
     action = Action.ENGINEER

@@ -55,6 +55,19 @@ class Action(enum.Enum):
     ENGINEER = "engineer"
 
 
+class Role(enum.IntEnum):
+    """What a caller of the API may do; each role includes the ones below it."""
+
+    NONE = 0
+    """Nothing (callers the configuration does not know, where anonymous access is off)."""
+    MONITOR = 1
+    """Inventory, state and events: no personal data."""
+    BUSINESS = 2
+    """Business operations (reading cards), plus MONITOR."""
+    ENGINEER = 3
+    """Admin states and frame traces, plus BUSINESS."""
+
+
 def utcnow() -> dt.datetime:
     """Wall-clock time for records (never for timeouts)."""
     return dt.datetime.now(dt.UTC)

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ahallgw_api/v1/errors.proto\x12\thallgw.v1*\xef\x03\n\x0b\x45rrorReason\x12\x1c\n\x18\x45RROR_REASON_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x45RROR_REASON_UNKNOWN_DEVICE\x10\x01\x12 \n\x1c\x45RROR_REASON_INVALID_REQUEST\x10\x02\x12\x1f\n\x1b\x45RROR_REASON_DEVICE_OFFLINE\x10\x03\x12 \n\x1c\x45RROR_REASON_DEVICE_DISABLED\x10\x04\x12\x1c\n\x18\x45RROR_REASON_DEVICE_BUSY\x10\x05\x12\x18\n\x14\x45RROR_REASON_NO_CARD\x10\x06\x12!\n\x1d\x45RROR_REASON_CARD_READ_FAILED\x10\x07\x12\x1a\n\x16\x45RROR_REASON_SAM_FAULT\x10\x08\x12&\n\"ERROR_REASON_DEVICE_PROTOCOL_ERROR\x10\t\x12\x1f\n\x1b\x45RROR_REASON_DEVICE_TIMEOUT\x10\n\x12\"\n\x1e\x45RROR_REASON_DEADLINE_EXCEEDED\x10\x0b\x12\x1a\n\x16\x45RROR_REASON_CANCELLED\x10\x0c\x12\x19\n\x15\x45RROR_REASON_INTERNAL\x10\r\x12!\n\x1d\x45RROR_REASON_UNSUPPORTED_CARD\x10\x0e\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ahallgw_api/v1/errors.proto\x12\thallgw.v1*\x93\x04\n\x0b\x45rrorReason\x12\x1c\n\x18\x45RROR_REASON_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x45RROR_REASON_UNKNOWN_DEVICE\x10\x01\x12 \n\x1c\x45RROR_REASON_INVALID_REQUEST\x10\x02\x12\x1f\n\x1b\x45RROR_REASON_DEVICE_OFFLINE\x10\x03\x12 \n\x1c\x45RROR_REASON_DEVICE_DISABLED\x10\x04\x12\x1c\n\x18\x45RROR_REASON_DEVICE_BUSY\x10\x05\x12\x18\n\x14\x45RROR_REASON_NO_CARD\x10\x06\x12!\n\x1d\x45RROR_REASON_CARD_READ_FAILED\x10\x07\x12\x1a\n\x16\x45RROR_REASON_SAM_FAULT\x10\x08\x12&\n\"ERROR_REASON_DEVICE_PROTOCOL_ERROR\x10\t\x12\x1f\n\x1b\x45RROR_REASON_DEVICE_TIMEOUT\x10\n\x12\"\n\x1e\x45RROR_REASON_DEADLINE_EXCEEDED\x10\x0b\x12\x1a\n\x16\x45RROR_REASON_CANCELLED\x10\x0c\x12\x19\n\x15\x45RROR_REASON_INTERNAL\x10\r\x12!\n\x1d\x45RROR_REASON_UNSUPPORTED_CARD\x10\x0e\x12\"\n\x1e\x45RROR_REASON_PERMISSION_DENIED\x10\x0f\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,5 +32,5 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'hallgw_api.v1.errors_pb2', 
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_ERRORREASON']._serialized_start=42
-  _globals['_ERRORREASON']._serialized_end=537
+  _globals['_ERRORREASON']._serialized_end=573
 # @@protoc_insertion_point(module_scope)
