@@ -14,6 +14,7 @@ from hallgw_daemon.api.server import ApiServer
 from hallgw_daemon.config import Config, ConfigError, load_config
 from hallgw_daemon.core.bus import EventBus
 from hallgw_daemon.core.events import StateChanged
+from hallgw_daemon.drivers.idcard import IdCardReaderDriver, load_photo_decoder
 from hallgw_daemon.logging import configure_logging, get_logger
 from hallgw_daemon.supervisor import DeviceRegistry
 
@@ -27,6 +28,8 @@ class Gateway:
 
     def __init__(self, config: Config) -> None:
         self.config = config
+        # The WLT photo decoder is a licensed vendor library, installed (or not) as a plugin.
+        IdCardReaderDriver.photo_decoder = load_photo_decoder()
         self.bus = EventBus()
         self.registry = DeviceRegistry(config, self.bus)
         self.api = ApiServer(self.registry, config.api)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -78,8 +79,16 @@ def read_request(
 class Hall:
     """The processes, their logs and the clients of one virtual hall."""
 
-    def __init__(self, root: Path, *, scenario: Path | None = None, baud: int | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        scenario: Path | None = None,
+        baud: int | None = None,
+        daemon_env: dict[str, str] | None = None,
+    ) -> None:
         self.root = root
+        self.daemon_env = {**os.environ, **(daemon_env or {})}
         self.scenario = scenario
         self.baud = baud
         self.port = free_port()
@@ -116,7 +125,10 @@ class Hall:
     async def start_daemon(self) -> None:
         with self.gw_log.open("ab") as log:
             self.gw = subprocess.Popen(  # noqa: ASYNC220 - as for the simulator
-                [str(BIN / "hallgwd"), "--config", str(self.config)], stdout=log, stderr=subprocess.STDOUT
+                [str(BIN / "hallgwd"), "--config", str(self.config)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.daemon_env,
             )
         self.channel = grpc.aio.insecure_channel(self.target, options=CHANNEL_OPTIONS)
         health = health_pb2_grpc.HealthStub(self.channel)
