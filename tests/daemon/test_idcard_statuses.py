@@ -1,11 +1,11 @@
 """Every SAM status a reader can answer maps to a clear, documented error."""
 
 import pytest
-from hallgw_protocols.idcard_sam import Response, Status
 
 from hallgw_daemon.api.errors import STATUS_OF_REASON
 from hallgw_daemon.core.model import Action
 from hallgw_daemon.drivers.idcard import STATUS_ERRORS, status_error
+from hallgw_protocols.idcard_sam import Response, Status
 
 FAILURES = [s for s in Status if s not in (Status.OK, Status.FIND_CARD_OK)]
 
