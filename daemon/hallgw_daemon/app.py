@@ -16,6 +16,7 @@ from hallgw_daemon.core.bus import EventBus
 from hallgw_daemon.core.events import StateChanged
 from hallgw_daemon.drivers.idcard import IdCardReaderDriver, load_photo_decoder
 from hallgw_daemon.logging import configure_logging, get_logger
+from hallgw_daemon.notify import Notifier
 from hallgw_daemon.supervisor import DeviceRegistry
 
 log = get_logger("hallgw_daemon")
@@ -34,6 +35,7 @@ class Gateway:
         self.registry = DeviceRegistry(config, self.bus)
         self.api = ApiServer(self.registry, config.api)
         self.stopping = asyncio.Event()
+        self.notifier = Notifier()
 
     async def run(self) -> None:
         await self.api.start()
@@ -47,20 +49,33 @@ class Gateway:
             port=self.api.port,
             devices=len(self.registry.devices),
         )
+        self.notifier.send(ready="1", status=f"serving {len(self.registry.devices)} devices on port {self.api.port}")
         try:
             async with asyncio.TaskGroup() as tg:
-                supervision = tg.create_task(self.registry.run(), name="supervision")
-                health = tg.create_task(self._follow_health(), name="health")
+                background = [
+                    tg.create_task(self.registry.run(), name="supervision"),
+                    tg.create_task(self._follow_health(), name="health"),
+                ]
+                if self.notifier.watchdog_interval is not None:
+                    background.append(tg.create_task(self._watchdog(self.notifier.watchdog_interval), name="watchdog"))
                 await self.stopping.wait()
                 log.info("gateway stopping")
+                self.notifier.send(stopping="1")
                 await self.api.stop(self.config.api.grace_period)
-                supervision.cancel()
-                health.cancel()
+                for task in background:
+                    task.cancel()
         finally:
+            self.notifier.close()
             for dev in self.registry.list():
                 with contextlib.suppress(Exception):
                     await dev.driver.detach()
             log.info("gateway stopped")
+
+    async def _watchdog(self, interval: float) -> None:
+        """Ping systemd's watchdog from the event loop: a hung loop stops the pings."""
+        while True:
+            self.notifier.send(watchdog="1")
+            await asyncio.sleep(interval)
 
     async def _follow_health(self) -> None:
         async with self.bus.subscribe(lambda ev: isinstance(ev.payload, StateChanged)) as sub:

@@ -67,7 +67,9 @@ def test_unit_keeps_its_contract_with_the_daemon() -> None:
     """Settings the daemon and the operations guide rely on."""
     settings = [line for line in UNIT.read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")]
     for expected in (
-        "Type=simple",
+        "Type=notify",
+        "NotifyAccess=main",
+        "WatchdogSec=30s",
         "User=hallgw",
         "KillSignal=SIGTERM",
         "TimeoutStopSec=15",
