@@ -45,7 +45,9 @@ async def test_card_removed_mid_read_then_reader_still_usable(hall: Hall) -> Non
         await hall.idcard.ReadIdCard(read_request(by_device("idr-02")), timeout=5)
     code, reason, meta = error_info(info.value)
     assert (code, reason, meta["action"]) == (grpc.StatusCode.ABORTED, "CARD_READ_FAILED", "RETRY")
-    assert (await hall.device("idr-02")).oper_state == ONLINE
+    dev = await hall.device("idr-02")
+    assert dev.oper_state == ONLINE
+    assert not dev.HasField("last_error")  # the applicant's doing, not the reader's fault
     await hall.ctl.insert("idr-02", "resident-2")
     resp = await hall.idcard.ReadIdCard(read_request(by_device("idr-02")), timeout=5)
     assert resp.card.resident_id.id_number
@@ -69,6 +71,7 @@ async def test_persistent_corruption_fails_cleanly(hall: Hall) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await hall.idcard.ReadIdCard(read_request(by_device("idr-03")), timeout=8)
     assert error_info(info.value)[1] == "DEVICE_PROTOCOL_ERROR"
+    assert (await hall.device("idr-03")).last_error.reason == "DEVICE_PROTOCOL_ERROR"
 
 
 async def test_queue_bound_then_busy_at_once(hall: Hall) -> None:

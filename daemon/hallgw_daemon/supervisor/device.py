@@ -50,6 +50,10 @@ from hallgw_daemon.supervisor.backoff import backoff_delay
 from hallgw_daemon.transports import LinkOpenError, open_link, parse_link_url
 
 log = get_logger(__name__)
+
+DEVICE_FAULTS = frozenset({"SAM_FAULT", "DEVICE_PROTOCOL_ERROR", "DEVICE_TIMEOUT", "DEVICE_OFFLINE"})
+"""Reasons of a failed call that say something about the device, so they become its last_error.
+No card, a card pulled out mid-read or a full queue are about the applicant or the load."""
 T = TypeVar("T")
 D = TypeVar("D", bound=Driver)
 
@@ -220,7 +224,8 @@ class ManagedDevice:
             return result
         except GatewayError as err:
             reason = err.reason
-            self._record_error(err)
+            if err.reason in DEVICE_FAULTS:
+                self._record_error(err)  # last_error is for the device's faults, not the applicant's
             raise
         except TimeoutError:
             reason = "DEADLINE_EXCEEDED"
