@@ -101,21 +101,25 @@ def parse_topic(topic: str, root: str = TOPIC_ROOT) -> tuple[TopicKind, str, str
     if len(parts) < 3:
         raise ValueError(f"not a hallgw telemetry topic: {topic!r}")
     hall, gateway, rest = parts[0], parts[1], parts[2:]
+    kind: TopicKind | None = None
+    params: tuple[str, ...] = ()
     match rest:
         case ["status"]:
-            return TopicKind.STATUS, hall, gateway, ()
+            kind = TopicKind.STATUS
         case ["metrics"]:
-            return TopicKind.GATEWAY_METRICS, hall, gateway, ()
+            kind = TopicKind.GATEWAY_METRICS
         case ["device", device_id, "state"]:
-            return TopicKind.DEVICE_STATE, hall, gateway, (device_id,)
+            kind, params = TopicKind.DEVICE_STATE, (device_id,)
         case ["device", device_id, "metrics"]:
-            return TopicKind.DEVICE_METRICS, hall, gateway, (device_id,)
+            kind, params = TopicKind.DEVICE_METRICS, (device_id,)
         case ["alarm", alarm_id]:
-            return TopicKind.ALARM, hall, gateway, (alarm_id,)
+            kind, params = TopicKind.ALARM, (alarm_id,)
         case ["availability", function, area]:
-            return TopicKind.AVAILABILITY, hall, gateway, (function, area)
+            kind, params = TopicKind.AVAILABILITY, (function, area)
         case ["dropped"]:
-            return TopicKind.DROPPED, hall, gateway, ()
+            kind = TopicKind.DROPPED
         case ["cmd", "rebirth"]:
-            return TopicKind.REBIRTH, hall, gateway, ()
-    raise ValueError(f"unknown hallgw telemetry topic: {topic!r}")
+            kind = TopicKind.REBIRTH
+    if kind is None:
+        raise ValueError(f"unknown hallgw telemetry topic: {topic!r}")
+    return kind, hall, gateway, params
