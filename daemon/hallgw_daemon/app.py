@@ -18,6 +18,7 @@ from hallgw_daemon.drivers.idcard import IdCardReaderDriver, load_photo_decoder
 from hallgw_daemon.logging import configure_logging, get_logger
 from hallgw_daemon.notify import Notifier
 from hallgw_daemon.supervisor import DeviceRegistry
+from hallgw_daemon.telemetry import TelemetryPublisher
 
 log = get_logger("hallgw_daemon")
 
@@ -25,7 +26,7 @@ DEFAULT_CONFIG = Path("/etc/hallgw/hallgw.toml")
 
 
 class Gateway:
-    """The daemon: registry, supervision and the API, started and stopped together."""
+    """The daemon: registry, supervision, the API and telemetry, started and stopped together."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -34,6 +35,7 @@ class Gateway:
         self.bus = EventBus()
         self.registry = DeviceRegistry(config, self.bus)
         self.api = ApiServer(self.registry, config.api)
+        self.telemetry = TelemetryPublisher(config, self.registry, self.bus) if config.telemetry else None
         self.stopping = asyncio.Event()
         self.notifier = Notifier()
 
@@ -56,11 +58,15 @@ class Gateway:
                     tg.create_task(self.registry.run(), name="supervision"),
                     tg.create_task(self._follow_health(), name="health"),
                 ]
+                if self.telemetry is not None:
+                    background.append(tg.create_task(self.telemetry.run(), name="telemetry"))
                 if self.notifier.watchdog_interval is not None:
                     background.append(tg.create_task(self._watchdog(self.notifier.watchdog_interval), name="watchdog"))
                 await self.stopping.wait()
                 log.info("gateway stopping")
                 self.notifier.send(stopping="1")
+                if self.telemetry is not None:
+                    await self.telemetry.close()
                 await self.api.stop(self.config.api.grace_period)
                 for task in background:
                     task.cancel()

@@ -11,6 +11,7 @@ import enum
 import tomllib
 from pathlib import Path
 from typing import Annotated, Literal, Self, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
@@ -148,6 +149,12 @@ class StationConfig(_Strict):
     id: Ident
     kind: StationKind
     name: str = ""
+    area: Ident | None = None
+    """Where the station is, for availability roll-ups ("24h-a", "windows-north"); default: its kind."""
+
+    @property
+    def area_name(self) -> str:
+        return self.area or self.kind.value
 
     @field_validator("kind", mode="before")
     @classmethod
@@ -177,6 +184,50 @@ class DeviceConfig(_Strict):
         return value
 
 
+class TelemetrySection(_Strict):
+    """MQTT telemetry for provincial monitoring (docs/telemetry.md). Absent: telemetry off."""
+
+    broker: str
+    """mqtt://HOST:PORT, or mqtts://HOST:PORT with ca_cert (and client_cert/client_key)."""
+    client_id: Annotated[str, StringConstraints(max_length=64)] = ""
+    username: str = ""
+    password_file: str | None = None
+    ca_cert: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
+    keepalive: Annotated[int, Field(ge=2, le=600)] = 10
+    metrics_interval: Annotated[float, Field(ge=0.5, le=3600)] = 10.0
+    buffer_limit: Annotated[int, Field(ge=10, le=1_000_000)] = 10_000
+    backoff_max: Seconds = 5.0
+
+    @field_validator("broker")
+    @classmethod
+    def _broker(cls, value: str) -> str:
+        parts = urlsplit(value)
+        try:
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+        except ValueError as err:
+            raise ValueError(f"bad port in {value!r}") from err
+        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname or parts.path not in ("", "/"):
+            raise ValueError("expected mqtt://HOST[:PORT] or mqtts://HOST[:PORT]")
+        return value
+
+    @field_validator("password_file", "ca_cert", "client_cert", "client_key")
+    @classmethod
+    def _absolute(cls, value: str | None) -> str | None:
+        if value is not None and not Path(value).is_absolute():
+            raise ValueError("expected an absolute path")
+        return value
+
+    @model_validator(mode="after")
+    def _tls(self) -> Self:
+        if (self.client_cert is None) != (self.client_key is None):
+            raise ValueError("client_cert and client_key go together")
+        if urlsplit(self.broker).scheme == "mqtt" and (self.ca_cert or self.client_cert):
+            raise ValueError("certificates need an mqtts:// broker")
+        return self
+
+
 class Config(_Strict):
     """The whole configuration file."""
 
@@ -186,6 +237,7 @@ class Config(_Strict):
     supervision: Supervision = Supervision()
     stations: list[StationConfig] = []
     devices: list[DeviceConfig] = []
+    telemetry: TelemetrySection | None = None
 
     @model_validator(mode="after")
     def _references(self) -> Self:

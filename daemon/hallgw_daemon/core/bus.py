@@ -72,9 +72,11 @@ class EventBus:
         return event
 
     @asynccontextmanager
-    async def subscribe(self, accept: Filter | None = None) -> AsyncIterator[Subscription]:
-        """Subscribe for the duration of the ``async with`` block."""
-        sub = Subscription(self._queue_size, accept)
+    async def subscribe(
+        self, accept: Filter | None = None, *, maxsize: int | None = None
+    ) -> AsyncIterator[Subscription]:
+        """Subscribe for the duration of the ``async with`` block (``maxsize``: this subscriber's queue)."""
+        sub = Subscription(maxsize or self._queue_size, accept)
         self._subs.add(sub)
         try:
             yield sub
