@@ -209,15 +209,19 @@ def decode(data: bytes) -> tuple[Mapping[str, Any], Payload]:
     """(envelope, payload) of a telemetry message; ValueError when it is not one."""
     try:
         body = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+    except (ValueError, RecursionError) as err:  # bad UTF-8 or JSON, huge integers, deep nesting
         raise ValueError(f"not JSON: {err}") from err
     if not isinstance(body, dict):
         raise ValueError("a telemetry message is a JSON object")
     cls = _TYPES.get(str(body.get("type")))
     if cls is None:
         raise ValueError(f"unknown telemetry type {body.get('type')!r}")
-    if body.get("schema_version") != SCHEMA_VERSION:
-        raise ValueError(f"schema_version {body.get('schema_version')!r}, this decoder knows {SCHEMA_VERSION}")
+    version = body.get("schema_version")
+    if isinstance(version, bool) or version != SCHEMA_VERSION:  # True == 1 in Python, not in JSON
+        raise ValueError(f"schema_version {version!r}, this decoder knows {SCHEMA_VERSION}")
+    missing = [k for k in ENVELOPE if k not in body]
+    if missing:
+        raise ValueError(f"{cls.TYPE}: envelope fields {missing} missing")
     envelope = {k: body.pop(k, None) for k in ENVELOPE}
     names = {f.name for f in dataclasses.fields(cls)}
     if set(body) != names:

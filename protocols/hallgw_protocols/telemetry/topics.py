@@ -37,7 +37,7 @@ class TopicKind(enum.Enum):
 
 
 def _segment(value: str, what: str) -> str:
-    if not _SEGMENT.match(value):
+    if not _SEGMENT.fullmatch(value):  # match() would let a trailing newline through '$'
         raise ValueError(f"{what} {value!r} cannot be a topic segment (letters, digits, '_', '.', '-')")
     return value
 
@@ -122,4 +122,7 @@ def parse_topic(topic: str, root: str = TOPIC_ROOT) -> tuple[TopicKind, str, str
             kind = TopicKind.REBIRTH
     if kind is None:
         raise ValueError(f"unknown hallgw telemetry topic: {topic!r}")
+    if not all(_SEGMENT.fullmatch(s) for s in (hall, gateway, *params)):
+        # Empty or wildcard segments: a subscription filter or a topic no gateway publishes.
+        raise ValueError(f"bad segment in hallgw telemetry topic: {topic!r}")
     return kind, hall, gateway, params
