@@ -8,6 +8,7 @@ import contextlib
 import ipaddress
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from hallgw_daemon.api.server import ApiServer
@@ -59,7 +60,7 @@ class Gateway:
                     tg.create_task(self._follow_health(), name="health"),
                 ]
                 if self.telemetry is not None:
-                    background.append(tg.create_task(self.telemetry.run(), name="telemetry"))
+                    background.append(tg.create_task(_isolated("telemetry", self.telemetry.run), name="telemetry"))
                 if self.notifier.watchdog_interval is not None:
                     background.append(tg.create_task(self._watchdog(self.notifier.watchdog_interval), name="watchdog"))
                 await self.stopping.wait()
@@ -87,6 +88,16 @@ class Gateway:
         async with self.bus.subscribe(lambda ev: isinstance(ev.payload, StateChanged)) as sub:
             async for _ in sub:
                 await self.api.update_health()
+
+
+async def _isolated(name: str, run: Callable[[], Awaitable[None]], *, pause: float = 1.0) -> None:
+    """Run ``run`` for ever; a crash (a bug) is logged and restarted, never taking the gateway down."""
+    while True:
+        try:
+            await run()
+        except Exception:
+            log.exception("component crashed; restarting it", component=name)
+        await asyncio.sleep(pause)
 
 
 def _loopback(listen: str) -> bool:

@@ -196,7 +196,7 @@ class TelemetrySection(_Strict):
     client_cert: str | None = None
     client_key: str | None = None
     keepalive: Annotated[int, Field(ge=2, le=600)] = 10
-    metrics_interval: Annotated[float, Field(ge=0.5, le=3600)] = 10.0
+    metrics_interval: Annotated[float, Field(ge=0.1, le=3600)] = 10.0
     buffer_limit: Annotated[int, Field(ge=10, le=1_000_000)] = 10_000
     backoff_max: Seconds = 5.0
 

@@ -86,8 +86,10 @@ class Hall:
         scenario: Path | None = None,
         baud: int | None = None,
         daemon_env: dict[str, str] | None = None,
+        extra_config: str = "",
     ) -> None:
         self.root = root
+        self.extra_config = extra_config
         self.daemon_env = {**os.environ, **(daemon_env or {})}
         self.scenario = scenario
         self.baud = baud
@@ -120,6 +122,9 @@ class Hall:
             self.sim = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)  # noqa: ASYNC220
         await wait_for_file(self.ready_file, self.sim, START_TIMEOUT)
         self.ready = json.loads(self.ready_file.read_text())
+        if self.extra_config:  # sections hallsim does not write, e.g. [telemetry]
+            with self.config.open("a", encoding="utf-8") as f:
+                f.write("\n" + self.extra_config + "\n")
         self.control = await ControlClient.connect(self.ready["control"]["host"], self.ready["control"]["port"])
 
     async def start_daemon(self) -> None:

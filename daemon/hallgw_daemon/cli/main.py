@@ -29,6 +29,7 @@ from .client import DEFAULT_TARGET, DEFAULT_TIMEOUT_S, Gateway, TlsFiles
 from .errors import EXIT_CODES_HELP, CliError, ExitCode, from_rpc_error, usage_error
 from .names import describe_ref, parse_device_ref, parse_kind, station_ref
 from .progress import ReadProgress
+from .telemetry import telemetry_app
 
 MAX_REQUEST_ID = 128  # the API's limit on caller-chosen request ids
 
@@ -41,6 +42,7 @@ app = typer.Typer(
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+app.add_typer(telemetry_app)
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,8 @@ log = get_logger(__name__)
 NODELAY: Final = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 BUS_QUEUE: Final = 20_000
 """Events the collector may fall behind by before the bus drops its oldest (it never blocks the bus)."""
+STABLE_SESSION: Final = 5.0
+"""A session that lasted this long (seconds) resets the reconnect backoff; shorter ones keep growing it."""
 SHUTDOWN_FLUSH: Final = 1.0
 """Seconds given to sending what is queued before the shutdown Death."""
 
@@ -208,6 +210,7 @@ class TelemetryPublisher:
             )
         attempt = 0
         last_error = ""
+        loop = asyncio.get_running_loop()
         while True:
             self.session = self.sessions.next()
             will = aiomqtt.Will(
@@ -222,12 +225,19 @@ class TelemetryPublisher:
                     keepalive=self.settings.keepalive, socket_options=NODELAY, tls_params=tls,
                     username=self.settings.username or None, password=self._password,
                 ) as client:  # fmt: skip
-                    attempt, last_error = 0, ""
-                    await self._session(client)
-            except aiomqtt.MqttError as err:
+                    last_error = ""
+                    started = loop.time()
+                    try:
+                        await self._session(client)
+                    finally:
+                        if loop.time() - started > STABLE_SESSION:
+                            attempt = 0  # a session that lasted starts the backoff over
+            except Exception as err:
                 self._client = None
                 self.connected.clear()
-                if str(err) != last_error:
+                if not isinstance(err, aiomqtt.MqttError):
+                    log.exception("telemetry session failed; reconnecting")
+                elif str(err) != last_error:
                     log.warning("telemetry broker unreachable; buffering", broker=f"{host}:{port}", error=str(err),
                                 buffered=len(self.outbox))  # fmt: skip
                     last_error = str(err)
@@ -246,11 +256,14 @@ class TelemetryPublisher:
             counts, first, last = dropped
             self._put(self.topics.dropped, Dropped(counts=counts, first_dropped_at=first, last_dropped_at=last),
                       retain=False, priority=Priority.EVENT)  # fmt: skip
-            log.warning("telemetry dropped while the broker was away", **counts)
+            log.warning("telemetry dropped while the broker was away", dropped=counts)
         self.queue_full_state(birth=False)
-        async with asyncio.TaskGroup() as tg:
-            tg.create_task(self._send_outbox(client), name="telemetry-send")
-            tg.create_task(self._listen(client), name="telemetry-listen")
+        try:
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(self._send_outbox(client), name="telemetry-send")
+                tg.create_task(self._listen(client), name="telemetry-listen")
+        except* aiomqtt.MqttError as lost:  # both tasks see the same lost connection
+            raise lost.exceptions[0] from None
 
     async def _send_outbox(self, client: aiomqtt.Client) -> None:
         while True:
