@@ -48,6 +48,9 @@ START_TIMEOUT_S: Final = 10.0
 STOP_TIMEOUT_S: Final = 5.0
 NODELAY: Final = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 _RUNNING: Final = re.compile(r"mosquitto version \S+ running")  # logged once every listener is open
+# MQTT 3.1.1 CONNECT: clean session, keepalive 60, empty client id; and DISCONNECT.
+_CONNECT: Final = bytes.fromhex("10 0c 0004 4d515454 04 02 003c 0000")
+_DISCONNECT: Final = bytes.fromhex("e0 00")
 _PORT_IN_USE: Final = "Address already in use"
 _PORT_ATTEMPTS: Final = 3  # a free port can be taken by someone else before mosquitto binds it
 
@@ -98,6 +101,8 @@ class Broker:
         self.config_path = workdir / "mosquitto.conf"
         self.log_path = workdir / "mosquitto.log"
         self.starts = 0
+        self.last_exit: int | None = None
+        """The exit status of the last run: 0 after a clean stop, -9 after a kill."""
         self._process: subprocess.Popen[bytes] | None = None
         self._reader: threading.Thread | None = None
         self._log: list[str] = []
@@ -212,10 +217,27 @@ class Broker:
         except BrokerError:
             await self._reap()
             raise
-        # The running line comes after every listener is open; check one all the same.
-        _, writer = await asyncio.open_connection(self.host, self.port)
-        writer.close()
-        await writer.wait_closed()
+        await self._handshake()
+
+    async def _handshake(self) -> None:
+        """An MQTT CONNECT answered: the broker's main loop runs.
+
+        The running line is logged just before mosquitto 2.0 sets the flag its
+        SIGTERM handler clears, so a stop right after that line can be lost
+        (2 in 20 tries hung). A CONNACK comes from inside the loop.
+        """
+        reader, writer = await asyncio.open_connection(self.host, self.port)
+        try:
+            writer.write(_CONNECT)
+            await writer.drain()
+            connack = await asyncio.wait_for(reader.readexactly(4), START_TIMEOUT_S)
+            writer.write(_DISCONNECT)
+            await writer.drain()
+        finally:
+            writer.close()
+            await writer.wait_closed()
+        if connack[0] != 0x20:
+            raise BrokerError(f"mosquitto answered CONNECT with {connack.hex()}; its log:\n{self.log}")
 
     async def start(self) -> None:
         """Start the broker and return once it accepts connections."""
@@ -243,7 +265,7 @@ class Broker:
     async def _reap(self) -> None:
         process, reader = self._process, self._reader
         if process is not None:
-            await asyncio.to_thread(process.wait, STOP_TIMEOUT_S)
+            self.last_exit = await asyncio.to_thread(process.wait, STOP_TIMEOUT_S)
             self._process = None
         if reader is not None:
             await asyncio.to_thread(reader.join, STOP_TIMEOUT_S)
