@@ -3,14 +3,16 @@
 import asyncio
 import json
 import signal
+import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
-from support.broker import Broker, Message, client, mosquitto_broker, subscriber
+from support.broker import Broker, BrokerTls, Message, client, mosquitto_broker, subscriber
 from support.hall import by_device, read_request, running_hall
+from support.pki import Pki
 
 from hallgw_protocols.telemetry import Topics, decode, parse_topic
 from hallgw_protocols.telemetry.schemas import load_schema
@@ -19,8 +21,10 @@ from hallgw_simulators.deck import build_deck
 TOPICS = Topics("demo-hall", "gw-01")
 
 
-def telemetry_config(broker: Broker, **overrides: object) -> str:
-    settings: dict[str, object] = {"broker": broker.url, "keepalive": 2, "metrics_interval": 0.5, "backoff_max": 1.0}
+def telemetry_config(broker: Broker, *, url: str | None = None, **overrides: object) -> str:
+    settings: dict[str, object] = {
+        "broker": url or broker.url, "keepalive": 2, "metrics_interval": 0.5, "backoff_max": 1.0,
+    }  # fmt: skip
     settings.update(overrides)
     return "[telemetry]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in settings.items())
 
@@ -163,3 +167,58 @@ async def test_no_personal_data_in_any_telemetry(tmp_path: Path, broker: Broker)
         blob = b"\n".join(m.payload for m in got)
         for value in deck.sensitive_values():
             assert value.encode() not in blob and value.encode("utf-16-le") not in blob
+
+
+async def test_mutual_tls_and_credentials_to_the_broker(tmp_path: Path) -> None:
+    pki = Pki(tmp_path / "pki")
+    broker_cert, broker_key = pki.issue("broker", server=True)
+    gw_cert, gw_key = pki.issue("gw-01")
+    password = tmp_path / "mqtt-password"
+    secret = "s3cret-for-tests"  # a throw-away broker account
+    password.write_text(secret + "\n")
+    tls = BrokerTls(cert=broker_cert, key=broker_key, ca_cert=pki.ca, require_certificate=True)
+    async with mosquitto_broker(tmp_path / "broker", tls=tls, users={"gw-01": secret}) as broker:
+        config = telemetry_config(
+            broker, url=broker.tls_url, username="gw-01", password_file=str(password), ca_cert=str(pki.ca),
+            client_cert=str(gw_cert), client_key=str(gw_key),
+        )  # fmt: skip
+        async with running_hall(tmp_path / "hall", baud=0, extra_config=config):
+            context = ssl.create_default_context(cafile=str(pki.ca))
+            context.load_cert_chain(gw_cert, gw_key)
+            async with subscriber(broker.tls_url, TOPICS.status, username="gw-01", password=secret,
+                                  tls_context=context) as sub:  # fmt: skip
+                got = await sub.collect(until=has("birth"), timeout=10)
+            assert payloads(got, "birth")[-1]["_retain"]
+
+
+async def test_a_frozen_gateway_is_declared_dead_within_the_keepalive(tmp_path: Path, broker: Broker) -> None:
+    async with running_hall(tmp_path / "hall", baud=0, extra_config=telemetry_config(broker, keepalive=2)) as hall:
+        await collect_status(broker, lambda p: p["type"] == "birth")
+        assert hall.gw is not None
+        loop = asyncio.get_running_loop()
+        async with subscriber(broker.url, TOPICS.status) as sub:
+            await sub.collect(until=has("birth"), timeout=5)
+            hall.gw.send_signal(signal.SIGSTOP)  # alive but silent: no FIN, only the keepalive tells
+            started = loop.time()
+            try:
+                await sub.collect(until=has("death"), timeout=10)
+                took = loop.time() - started
+            finally:
+                hall.gw.send_signal(signal.SIGCONT)
+        assert took < 3 * 2  # MQTT: 1.5 x keepalive, plus up to a keepalive of scheduling on the broker
+
+
+async def test_device_work_does_not_wait_for_an_absent_broker(tmp_path: Path, broker: Broker) -> None:
+    async with running_hall(tmp_path / "hall", baud=0, extra_config=telemetry_config(broker)) as hall:
+        await collect_status(broker, lambda p: p["type"] == "birth")
+        await hall.ctl.insert("idr-01", "resident-1")
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await hall.idcard.ReadIdCard(read_request(by_device("idr-01")), timeout=5)
+        with_broker = loop.time() - started
+        await broker.kill()
+        started = loop.time()
+        for _ in range(5):
+            await hall.idcard.ReadIdCard(read_request(by_device("idr-01")), timeout=5)
+        without = (loop.time() - started) / 5
+        assert without < max(0.2, 3 * with_broker)
