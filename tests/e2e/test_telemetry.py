@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import secrets
 import signal
 import ssl
 from collections.abc import AsyncIterator
@@ -174,7 +175,7 @@ async def test_mutual_tls_and_credentials_to_the_broker(tmp_path: Path) -> None:
     broker_cert, broker_key = pki.issue("broker", server=True)
     gw_cert, gw_key = pki.issue("gw-01")
     password = tmp_path / "mqtt-password"
-    secret = "s3cret-for-tests"  # a throw-away broker account
+    secret = secrets.token_urlsafe(12)  # a throw-away broker account
     password.write_text(secret + "\n")
     tls = BrokerTls(cert=broker_cert, key=broker_key, ca_cert=pki.ca, require_certificate=True)
     async with mosquitto_broker(tmp_path / "broker", tls=tls, users={"gw-01": secret}) as broker:
