@@ -29,12 +29,14 @@ rm -f "$ready"
 set -m
 sim_pid=
 gwd_pid=
+mqtt_pid=
+mqtt_port=${DEMO_MQTT_PORT:-18830}
 
 stop() {
     trap - EXIT INT TERM HUP
     local pid
     # The daemon first, so it sees its devices go away as a shutdown, not as faults.
-    for pid in $gwd_pid $sim_pid; do
+    for pid in $gwd_pid $sim_pid $mqtt_pid; do
         kill -TERM -- "-$pid" 2>/dev/null || true
         # Reap it, then make sure nothing of its group outlives it.
         wait "$pid" 2>/dev/null || true
@@ -67,7 +69,29 @@ until [ -s "$ready" ]; do
     fi
     sleep 0.1
 done
-echo "demo: virtual hall ready ($ready); starting hallgwd --config $config (Ctrl-C stops both)"
+# A local broker for telemetry, as the provincial one would be (skipped without mosquitto).
+if command -v mosquitto >/dev/null 2>&1; then
+    cat >"$state/mosquitto.conf" <<CONF
+listener $mqtt_port 127.0.0.1
+allow_anonymous true
+persistence false
+log_dest stderr
+set_tcp_nodelay true
+max_queued_messages 0
+CONF
+    [ "$(id -u)" -eq 0 ] && echo "user root" >>"$state/mosquitto.conf"
+    mosquitto -c "$state/mosquitto.conf" >"$state/mosquitto.log" 2>&1 &
+    mqtt_pid=$!
+    sleep 0.3
+    if ! kill -0 "$mqtt_pid" 2>/dev/null; then
+        echo "demo: mosquitto did not start (port $mqtt_port taken? set DEMO_MQTT_PORT); its log:" >&2
+        tail -n 5 "$state/mosquitto.log" >&2
+        mqtt_pid=
+    fi
+    printf '\n[telemetry]\nbroker = "mqtt://127.0.0.1:%s"\n' "$mqtt_port" >>"$config"
+    echo "demo: telemetry to mqtt://127.0.0.1:$mqtt_port (hallctl telemetry tail --broker mqtt://127.0.0.1:$mqtt_port)"
+fi
+echo "demo: virtual hall ready ($ready); starting hallgwd --config $config (Ctrl-C stops everything)"
 
 # In the background too (its own group), but its output comes here and the script waits
 # for it: as long as the daemon runs, the demo runs.
