@@ -284,7 +284,11 @@ class TelemetryPublisher:
         if message.payload is None:
             await client.publish(message.topic, b"", qos=1, retain=message.retain)
             return
-        data = encode(message.payload, session=self.session, seq=self.seq, time=message.time)
+        try:
+            data = encode(message.payload, session=self.session, seq=self.seq, time=message.time)
+        except ValueError as err:  # a bug upstream (a NaN metric): drop it rather than block the outbox
+            log.error("telemetry message cannot be encoded; dropped", topic=message.topic, error=str(err))
+            return
         await client.publish(message.topic, data, qos=1, retain=message.retain)
         self.seq += 1
 

@@ -199,10 +199,11 @@ ENVELOPE: Final = ("type", "schema_version", "session", "seq", "time")
 
 
 def encode(payload: Payload, *, session: int, seq: int, time: str) -> bytes:
-    """The JSON bytes of ``payload`` in its envelope."""
+    """The JSON bytes of ``payload`` in its envelope; ValueError for a value JSON cannot carry."""
     body = {"type": payload.TYPE, "schema_version": SCHEMA_VERSION, "session": session, "seq": seq, "time": time}
     body.update(payload.fields())
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    # Strict JSON: a NaN or an infinity is a ValueError here, not an unparseable message downstream.
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 
 def decode(data: bytes) -> tuple[Mapping[str, Any], Payload]:
