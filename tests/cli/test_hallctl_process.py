@@ -64,9 +64,12 @@ def test_unreachable_gateway_from_the_entry_point(closed_target: str, hallctl_en
     assert err.count("\n") == 1  # one clear line, no traceback
 
 
-def test_a_closed_pipe_ends_watch_quietly(gateway: FakeGateway, hall: FakeHall, hallctl_env: dict[str, str]) -> None:
+@pytest.mark.parametrize("output", [["--json"], []], ids=["json", "human"])
+def test_a_closed_pipe_ends_watch_quietly(
+    gateway: FakeGateway, hall: FakeHall, hallctl_env: dict[str, str], output: list[str]
+) -> None:
     # `hallctl watch | head -1`: the reader goes away after the first line.
-    process = start(hallctl_env, "--target", gateway.target, "watch", "--current", "--json")
+    process = start(hallctl_env, "--target", gateway.target, "watch", "--current", *output)
     assert process.stdout is not None
     assert process.stdout.readline()
     process.stdout.close()

@@ -38,9 +38,16 @@ HEX_PREVIEW_BYTES = 64
 _PIPE_WIDTH = 160
 
 
+class PipeConsole(Console):
+    """A console for which a closed pipe (``hallctl watch | head``) is BrokenPipeError, not rich's exit 1."""
+
+    def on_broken_pipe(self) -> None:
+        raise BrokenPipeError
+
+
 def make_console(*, stderr: bool = False) -> Console:
     """A console on stdout or stderr; wide when piped, so lines are not cut at 80 columns."""
-    console = Console(stderr=stderr, highlight=False)
+    console = PipeConsole(stderr=stderr, highlight=False)
     if not console.is_terminal and "COLUMNS" not in os.environ:
         console.width = _PIPE_WIDTH
     return console

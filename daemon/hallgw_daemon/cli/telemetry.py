@@ -28,7 +28,6 @@ from urllib.parse import urlsplit
 
 import aiomqtt
 import typer
-from rich.console import Console
 from rich.text import Text
 
 from hallgw_protocols.telemetry import (
@@ -419,14 +418,11 @@ def _reporting(*, json_output: bool) -> Iterator[None]:
         )
 
 
-class _LineConsole(Console):
+class _LineConsole(render.PipeConsole):
     """Stdout for lines (soft-wrapped, so no width to set): a closed pipe is BrokenPipeError, not exit 1."""
 
     def __init__(self) -> None:
         super().__init__(highlight=False)
-
-    def on_broken_pipe(self) -> None:
-        raise BrokenPipeError
 
 
 def _root_option(ctx: typer.Context, name: str, default: Any) -> Any:
