@@ -68,10 +68,19 @@ async def test_garbage_on_the_line_is_survived_and_counted(hall: Hall, fault: st
 async def test_persistent_corruption_fails_cleanly(hall: Hall) -> None:
     await hall.ctl.insert("idr-03", "fpr2017-1")
     await hall.ctl.fault("idr-03", "corrupt", 20)
+    events = hall.devices.WatchEvents(device_service_pb2.WatchEventsRequest(device_ids=["idr-03"]))
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await hall.idcard.ReadIdCard(read_request(by_device("idr-03")), timeout=8)
     assert error_info(info.value)[1] == "DEVICE_PROTOCOL_ERROR"
     assert (await hall.device("idr-03")).last_error.reason == "DEVICE_PROTOCOL_ERROR"
+    # The new fault is published even though the reader stayed online, so monitoring sees it.
+    async with asyncio.timeout(5):
+        async for item in events:
+            changed = item.event.state_changed.device
+            if changed.last_error.reason == "DEVICE_PROTOCOL_ERROR":
+                assert changed.oper_state in (ONLINE, device_pb2.OPER_STATE_BUSY)
+                break
+    events.cancel()
 
 
 async def test_queue_bound_then_busy_at_once(hall: Hall) -> None:

@@ -100,6 +100,7 @@ class ManagedDevice:
         self.driver: Driver = driver_cls(self.ctx)
         self._attached = False
         self._snapshot: DeviceSnapshot | None = None
+        self._error_changed = False
         self._snapshot_key: tuple[object, ...] = ()
 
     # -- snapshot and events -------------------------------------------------------
@@ -132,6 +133,7 @@ class ManagedDevice:
         )
 
     def _publish_state(self, request_id: str = "") -> None:
+        self._error_changed = False
         self._bus.publish(
             device_id=self.id,
             station_id=self.station,
@@ -141,6 +143,8 @@ class ManagedDevice:
 
     def _set_oper(self, state: OperState) -> None:
         if state is self.oper_state:
+            if self._error_changed:  # same state, new fault: watchers (telemetry) must see it
+                self._publish_state()
             return
         log.info("device state", device_id=self.id, oper_state=state.value, previous=self.oper_state.value)
         self.oper_state = state
@@ -148,7 +152,12 @@ class ManagedDevice:
         self._publish_state()
 
     def _record_error(self, err: GatewayError) -> None:
+        """Remember a device fault; the same fault again keeps its first time (no event per retry)."""
+        last = self.last_error
+        if last is not None and (last.reason, last.message, last.action) == (err.reason, err.message, err.action):
+            return
         self.last_error = ErrorRecord(reason=err.reason, message=err.message, action=err.action, time=utcnow())
+        self._error_changed = True
 
     def _lane_changed(self) -> None:
         if self.oper_state in (OperState.ONLINE, OperState.BUSY):
@@ -226,6 +235,8 @@ class ManagedDevice:
             reason = err.reason
             if err.reason in DEVICE_FAULTS:
                 self._record_error(err)  # last_error is for the device's faults, not the applicant's
+                if self._error_changed:
+                    self._publish_state(request_id)
             raise
         except TimeoutError:
             reason = "DEADLINE_EXCEEDED"
@@ -351,6 +362,7 @@ class ManagedDevice:
                 )
             except GatewayError as err:
                 self._record_error(err)
+                self._set_oper(OperState.ERROR)  # still faulty: publishes the new error if it changed
                 return True
             self._set_oper(OperState.ONLINE)
         return result
