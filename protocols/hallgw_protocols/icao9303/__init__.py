@@ -1,9 +1,27 @@
 """ICAO Doc 9303 travel documents: MRZ, Basic Access Control, secure messaging, LDS files.
 
 Pure codecs (reference/protocols.md section 3): :mod:`.mrz` parses and checks
-machine readable zones.
+machine readable zones; :mod:`.bac` derives the BAC keys and runs mutual
+authentication; :mod:`.apdu` holds the plain commands.
 """
 
+from hallgw_protocols.icao9303.apdu import (
+    EMRTD_AID,
+    CommandApdu,
+    ResponseApdu,
+    external_authenticate,
+    get_challenge,
+    read_binary,
+    select_application,
+    select_file,
+)
+from hallgw_protocols.icao9303.bac import (
+    BacDeniedError,
+    BacKeys,
+    MutualAuthentication,
+    SessionKeys,
+    parse_challenge,
+)
 from hallgw_protocols.icao9303.mrz import (
     Mrz,
     MrzCheck,
@@ -16,12 +34,25 @@ from hallgw_protocols.icao9303.mrz import (
 )
 
 __all__ = [
+    "EMRTD_AID",
+    "BacDeniedError",
+    "BacKeys",
+    "CommandApdu",
     "Mrz",
     "MrzCheck",
     "MrzCheckError",
     "MrzFormat",
+    "MutualAuthentication",
+    "ResponseApdu",
+    "SessionKeys",
     "Sex",
     "check_digit",
     "compose_mrz",
+    "external_authenticate",
+    "get_challenge",
+    "parse_challenge",
     "parse_mrz",
+    "read_binary",
+    "select_application",
+    "select_file",
 ]
