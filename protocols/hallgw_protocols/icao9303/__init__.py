@@ -2,7 +2,8 @@
 
 Pure codecs (reference/protocols.md section 3): :mod:`.mrz` parses and checks
 machine readable zones; :mod:`.bac` derives the BAC keys and runs mutual
-authentication; :mod:`.apdu` holds the plain commands.
+authentication; :mod:`.apdu` holds the plain commands; :mod:`.sm` wraps and unwraps them
+under secure messaging.
 """
 
 from hallgw_protocols.icao9303.apdu import (
@@ -32,6 +33,7 @@ from hallgw_protocols.icao9303.mrz import (
     compose_mrz,
     parse_mrz,
 )
+from hallgw_protocols.icao9303.sm import SecureMessaging, SmState, UnprotectedStatusError
 
 __all__ = [
     "EMRTD_AID",
@@ -44,8 +46,11 @@ __all__ = [
     "MrzFormat",
     "MutualAuthentication",
     "ResponseApdu",
+    "SecureMessaging",
     "SessionKeys",
     "Sex",
+    "SmState",
+    "UnprotectedStatusError",
     "check_digit",
     "compose_mrz",
     "external_authenticate",
