@@ -1,4 +1,8 @@
-"""The AS608 / ZFM-20 / R30x fingerprint module packet protocol ("EF01"), reference/protocols.md section 2."""
+"""The AS608 / ZFM-20 / R30x fingerprint module packet protocol ("EF01"), reference/protocols.md section 2.
+
+:class:`As608Connection` is the codec; :mod:`.events` holds the typed commands
+and acknowledgements; :mod:`.sysparams` the system parameters block.
+"""
 
 from hallgw_protocols.fingerprint.as608.codes import (
     CONFIRMATION_TEXT,
@@ -7,6 +11,42 @@ from hallgw_protocols.fingerprint.as608.codes import (
     Confirmation,
     Instruction,
     confirmation_text,
+)
+from hallgw_protocols.fingerprint.as608.connection import (
+    DEFAULT_BUFFER_CAP,
+    HOST_TRANSITIONS,
+    As608Connection,
+    ExchangeInput,
+    ExchangeState,
+)
+from hallgw_protocols.fingerprint.as608.events import (
+    CHAR_BUFFERS,
+    Acknowledgement,
+    AnyAcknowledgement,
+    AnyCommand,
+    Command,
+    DataPacket,
+    DownloadChar,
+    DownloadImage,
+    Event,
+    GetImage,
+    HandShake,
+    ImageToChar,
+    PortControl,
+    ReadSystemParameters,
+    RegisterModel,
+    Search,
+    SetSystemParameter,
+    Store,
+    SystemParametersReport,
+    TemplateCount,
+    TypedCommand,
+    UploadChar,
+    UploadImage,
+    VerifyPassword,
+    command_payload,
+    decode_acknowledgement,
+    decode_command,
 )
 from hallgw_protocols.fingerprint.as608.packets import (
     DEFAULT_ADDRESS,
@@ -17,19 +57,65 @@ from hallgw_protocols.fingerprint.as608.packets import (
     PacketId,
     checksum,
 )
+from hallgw_protocols.fingerprint.as608.sysparams import (
+    BAUD_UNIT,
+    PACKET_SIZES,
+    SYSTEM_PARAMETERS_SIZE,
+    StatusRegister,
+    SystemParameter,
+    SystemParameters,
+)
 
 __all__ = [
+    "BAUD_UNIT",
+    "CHAR_BUFFERS",
     "CONFIRMATION_TEXT",
     "DEFAULT_ADDRESS",
+    "DEFAULT_BUFFER_CAP",
     "DOWNLOAD_INSTRUCTIONS",
     "HEADER",
+    "HOST_TRANSITIONS",
     "MAX_PACKET",
     "MAX_PAYLOAD",
+    "PACKET_SIZES",
+    "SYSTEM_PARAMETERS_SIZE",
     "UPLOAD_INSTRUCTIONS",
+    "Acknowledgement",
+    "AnyAcknowledgement",
+    "AnyCommand",
+    "As608Connection",
+    "Command",
     "Confirmation",
+    "DataPacket",
+    "DownloadChar",
+    "DownloadImage",
+    "Event",
+    "ExchangeInput",
+    "ExchangeState",
+    "GetImage",
+    "HandShake",
+    "ImageToChar",
     "Instruction",
     "Packet",
     "PacketId",
+    "PortControl",
+    "ReadSystemParameters",
+    "RegisterModel",
+    "Search",
+    "SetSystemParameter",
+    "StatusRegister",
+    "Store",
+    "SystemParameter",
+    "SystemParameters",
+    "SystemParametersReport",
+    "TemplateCount",
+    "TypedCommand",
+    "UploadChar",
+    "UploadImage",
+    "VerifyPassword",
     "checksum",
+    "command_payload",
     "confirmation_text",
+    "decode_acknowledgement",
+    "decode_command",
 ]
