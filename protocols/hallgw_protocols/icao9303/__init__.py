@@ -3,7 +3,8 @@
 Pure codecs (reference/protocols.md section 3): :mod:`.mrz` parses and checks
 machine readable zones; :mod:`.bac` derives the BAC keys and runs mutual
 authentication; :mod:`.apdu` holds the plain commands; :mod:`.sm` wraps and unwraps them
-under secure messaging.
+under secure messaging; :mod:`.tlv`, :mod:`.lds` and :mod:`.dg2` parse the
+files read from the chip.
 """
 
 from hallgw_protocols.icao9303.apdu import (
@@ -23,6 +24,22 @@ from hallgw_protocols.icao9303.bac import (
     SessionKeys,
     parse_challenge,
 )
+from hallgw_protocols.icao9303.dg2 import (
+    FaceImage,
+    ImageDataType,
+    ImageFormat,
+    encode_dg2,
+    parse_dg2,
+    sniff_image,
+)
+from hallgw_protocols.icao9303.lds import (
+    EfCom,
+    LdsFile,
+    encode_dg1,
+    encode_ef_com,
+    parse_dg1,
+    parse_ef_com,
+)
 from hallgw_protocols.icao9303.mrz import (
     Mrz,
     MrzCheck,
@@ -40,6 +57,11 @@ __all__ = [
     "BacDeniedError",
     "BacKeys",
     "CommandApdu",
+    "EfCom",
+    "FaceImage",
+    "ImageDataType",
+    "ImageFormat",
+    "LdsFile",
     "Mrz",
     "MrzCheck",
     "MrzCheckError",
@@ -53,11 +75,18 @@ __all__ = [
     "UnprotectedStatusError",
     "check_digit",
     "compose_mrz",
+    "encode_dg1",
+    "encode_dg2",
+    "encode_ef_com",
     "external_authenticate",
     "get_challenge",
     "parse_challenge",
+    "parse_dg1",
+    "parse_dg2",
+    "parse_ef_com",
     "parse_mrz",
     "read_binary",
     "select_application",
     "select_file",
+    "sniff_image",
 ]
