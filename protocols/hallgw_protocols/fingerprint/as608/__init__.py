@@ -1,7 +1,7 @@
 """The AS608 / ZFM-20 / R30x fingerprint module packet protocol ("EF01"), reference/protocols.md section 2.
 
 :class:`As608Connection` is the codec; :mod:`.events` holds the typed commands
-and acknowledgements; :mod:`.sysparams` the system parameters block.
+and acknowledgements; :mod:`.sysparams` the system parameters block; :mod:`.image` the 4-bit image upload.
 """
 
 from hallgw_protocols.fingerprint.as608.codes import (
@@ -48,6 +48,19 @@ from hallgw_protocols.fingerprint.as608.events import (
     decode_acknowledgement,
     decode_command,
 )
+from hallgw_protocols.fingerprint.as608.image import (
+    DEFAULT_PACKET_SIZE,
+    IMAGE_HEIGHT,
+    IMAGE_WIDTH,
+    UART_IMAGE_SIZE,
+    GrayImage,
+    ImageAssembler,
+    image_packets,
+    pack_4bit,
+    quantise,
+    split_packets,
+    unpack_4bit,
+)
 from hallgw_protocols.fingerprint.as608.packets import (
     DEFAULT_ADDRESS,
     HEADER,
@@ -72,13 +85,17 @@ __all__ = [
     "CONFIRMATION_TEXT",
     "DEFAULT_ADDRESS",
     "DEFAULT_BUFFER_CAP",
+    "DEFAULT_PACKET_SIZE",
     "DOWNLOAD_INSTRUCTIONS",
     "HEADER",
     "HOST_TRANSITIONS",
+    "IMAGE_HEIGHT",
+    "IMAGE_WIDTH",
     "MAX_PACKET",
     "MAX_PAYLOAD",
     "PACKET_SIZES",
     "SYSTEM_PARAMETERS_SIZE",
+    "UART_IMAGE_SIZE",
     "UPLOAD_INSTRUCTIONS",
     "Acknowledgement",
     "AnyAcknowledgement",
@@ -93,7 +110,9 @@ __all__ = [
     "ExchangeInput",
     "ExchangeState",
     "GetImage",
+    "GrayImage",
     "HandShake",
+    "ImageAssembler",
     "ImageToChar",
     "Instruction",
     "Packet",
@@ -118,4 +137,9 @@ __all__ = [
     "confirmation_text",
     "decode_acknowledgement",
     "decode_command",
+    "image_packets",
+    "pack_4bit",
+    "quantise",
+    "split_packets",
+    "unpack_4bit",
 ]
