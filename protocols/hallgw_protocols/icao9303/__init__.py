@@ -4,7 +4,7 @@ Pure codecs (reference/protocols.md section 3): :mod:`.mrz` parses and checks
 machine readable zones; :mod:`.bac` derives the BAC keys and runs mutual
 authentication; :mod:`.apdu` holds the plain commands; :mod:`.sm` wraps and unwraps them
 under secure messaging; :mod:`.tlv`, :mod:`.lds` and :mod:`.dg2` parse the
-files read from the chip.
+files read from the chip; :mod:`.sod` takes the data group hashes out of EF.SOD.
 """
 
 from hallgw_protocols.icao9303.apdu import (
@@ -51,6 +51,7 @@ from hallgw_protocols.icao9303.mrz import (
     parse_mrz,
 )
 from hallgw_protocols.icao9303.sm import SecureMessaging, SmState, UnprotectedStatusError
+from hallgw_protocols.icao9303.sod import LdsSecurityObject, encode_unsigned_sod, parse_sod
 
 __all__ = [
     "EMRTD_AID",
@@ -62,6 +63,7 @@ __all__ = [
     "ImageDataType",
     "ImageFormat",
     "LdsFile",
+    "LdsSecurityObject",
     "Mrz",
     "MrzCheck",
     "MrzCheckError",
@@ -78,6 +80,7 @@ __all__ = [
     "encode_dg1",
     "encode_dg2",
     "encode_ef_com",
+    "encode_unsigned_sod",
     "external_authenticate",
     "get_challenge",
     "parse_challenge",
@@ -85,6 +88,7 @@ __all__ = [
     "parse_dg2",
     "parse_ef_com",
     "parse_mrz",
+    "parse_sod",
     "read_binary",
     "select_application",
     "select_file",
