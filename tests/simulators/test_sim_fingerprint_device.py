@@ -36,7 +36,7 @@ from hallgw_protocols.fingerprint.as608 import (
 )
 from hallgw_simulators.fingerprint_device import FaultArg, FaultError, FingerprintModuleDevice
 from hallgw_simulators.fingerprint_module import render_finger
-from hallgw_simulators.links import PtyEndpoint
+from hallgw_simulators.links import PtyEndpoint, TcpEndpoint
 
 SEED = 1234
 TIMEOUT = 5.0
@@ -352,3 +352,25 @@ async def test_pacing_at_57600_and_unpaced(start_module: StartModule) -> None:
             assert isinstance(report, SystemParametersReport)
     assert timings[57600] >= 28 * 10 / 57600 * 0.9  # ~4.9 ms on the wire
     assert timings[0] < timings[57600]
+
+
+async def test_tcp_endpoint_serves_a_capture() -> None:
+    device = FingerprintModuleDevice(device_id="fp-tcp", seed=SEED, baud=0, endpoint=TcpEndpoint("fp-tcp"))
+    await device.start()
+    try:
+        assert isinstance(device.endpoint, TcpEndpoint)
+        assert device.link_url == f"tcp://127.0.0.1:{device.endpoint.port}"
+        await device.place("grace/right-index")
+        reader, writer = await asyncio.open_connection("127.0.0.1", device.endpoint.port)
+        codec = As608Connection(Role.HOST)
+        try:
+            writer.write(codec.send(GetImage()))
+            await writer.drain()
+            async with asyncio.timeout(TIMEOUT):
+                while (event := codec.next_event()) is NEED_DATA:
+                    codec.receive_data(await reader.read(65536))
+            assert isinstance(event, Acknowledgement) and event.ok
+        finally:
+            writer.close()
+    finally:
+        await device.stop()
