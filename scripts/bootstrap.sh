@@ -41,6 +41,8 @@ apt_packages=(
     gcc                # builds pyscard
     systemd            # systemd-analyze for the unit-file tests
     git                # buf breaking compares with main
+    libjpeg-turbo-progs  # djpeg: tests decode the simulated passport face (JPEG)
+    libopenjp2-tools     # opj_decompress: ... and its JPEG 2000 variant
 )
 # venv and ensurepip are split out of Debian's python; only needed when python3 lacks them.
 python_for_venv=${PYTHON:-$(command -v python3 || true)}
