@@ -24,18 +24,18 @@ from typing import Any, Final
 
 from hallgw_protocols import NEED_DATA, RemoteProtocolError, Role
 from hallgw_protocols.fingerprint.as608 import Acknowledgement, As608Connection, DataPacket, SystemParametersReport
-from hallgw_simulators.fingerprint_module import As608Model, Contact, Finger, ModuleFaults, render_finger
-from hallgw_simulators.idcard_device import (
+from hallgw_simulators.faults import (
     MAX_CORRUPT,
     MAX_DELAY_MS,
     MAX_GARBAGE,
     FaultArg,
     FaultError,
     WireFaults,
-    _count,
-    _no_args,
-    _switch,
+    count_arg,
+    no_args,
+    switch_arg,
 )
+from hallgw_simulators.fingerprint_module import As608Model, Contact, Finger, ModuleFaults, render_finger
 from hallgw_simulators.links import Endpoint, Link, paced_write
 
 __all__ = [
@@ -165,44 +165,44 @@ class FingerprintModuleDevice:
         await self.place(self.model.finger.finger_id, _contact(name, args[0]), self.model.finger.coverage)
 
     async def _lift(self, name: str, args: Sequence[FaultArg]) -> None:
-        _no_args(name, args)
+        no_args(name, args)
         self.model.lift()
 
     async def _lift_early(self, name: str, args: Sequence[FaultArg]) -> None:
-        _no_args(name, args)
+        no_args(name, args)
         self.model.faults.lift_early = True
 
     async def _sensor_fail(self, name: str, args: Sequence[FaultArg]) -> None:
-        self.model.faults.sensor_failure = _switch(name, args, default=True)
+        self.model.faults.sensor_failure = switch_arg(name, args, default=True)
 
     async def _corrupt_upload(self, name: str, args: Sequence[FaultArg]) -> None:
-        self.upload.corrupt_packet = _count(name, args, MAX_PACKET_INDEX)
+        self.upload.corrupt_packet = count_arg(name, args, MAX_PACKET_INDEX)
 
     async def _stall_upload(self, name: str, args: Sequence[FaultArg]) -> None:
-        self.upload.stall_after = _count(name, args, MAX_PACKET_INDEX)
+        self.upload.stall_after = count_arg(name, args, MAX_PACKET_INDEX)
 
     async def _silence(self, name: str, args: Sequence[FaultArg]) -> None:
-        self.wire.silence = _switch(name, args)
+        self.wire.silence = switch_arg(name, args)
 
     async def _corrupt(self, name: str, args: Sequence[FaultArg]) -> None:
-        self.wire.corrupt = _count(name, args, MAX_CORRUPT)
+        self.wire.corrupt = count_arg(name, args, MAX_CORRUPT)
 
     async def _garbage(self, name: str, args: Sequence[FaultArg]) -> None:
-        self.wire.garbage = _count(name, args, MAX_GARBAGE)
+        self.wire.garbage = count_arg(name, args, MAX_GARBAGE)
 
     async def _delay(self, name: str, args: Sequence[FaultArg]) -> None:
-        self.wire.delay_ms = _count(name, args, MAX_DELAY_MS)
+        self.wire.delay_ms = count_arg(name, args, MAX_DELAY_MS)
 
     async def _unplug(self, name: str, args: Sequence[FaultArg]) -> None:
-        _no_args(name, args)
+        no_args(name, args)
         await self.endpoint.unplug()
 
     async def _replug(self, name: str, args: Sequence[FaultArg]) -> None:
-        _no_args(name, args)
+        no_args(name, args)
         await self.endpoint.replug()
 
     async def _clear(self, name: str, args: Sequence[FaultArg]) -> None:
-        _no_args(name, args)
+        no_args(name, args)
         self.model.faults = ModuleFaults()
         self.wire = WireFaults()
         self.upload = UploadFaults()

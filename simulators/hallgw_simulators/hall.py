@@ -17,7 +17,8 @@ from typing import Any, Final, Self
 from hallgw_simulators.control import ControlServer
 from hallgw_simulators.daemon_config import render_daemon_config
 from hallgw_simulators.deck import Deck, build_deck
-from hallgw_simulators.idcard_device import FaultArg, FaultError, IdCardReaderDevice
+from hallgw_simulators.faults import FaultArg, FaultError
+from hallgw_simulators.idcard_device import IdCardReaderDevice
 from hallgw_simulators.links import Endpoint, PtyEndpoint, TcpEndpoint
 from hallgw_simulators.scenario import DeviceSpec, Scenario
 

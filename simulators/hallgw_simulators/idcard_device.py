@@ -22,67 +22,21 @@ from typing import Any, Final
 from hallgw_protocols import NEED_DATA, RemoteProtocolError, Role
 from hallgw_protocols.idcard_sam import Command, SamConnection
 from hallgw_simulators.deck import Deck
+from hallgw_simulators.faults import (
+    MAX_CORRUPT,
+    MAX_DELAY_MS,
+    MAX_GARBAGE,
+    FaultArg,
+    FaultError,
+    WireFaults,
+    count_arg,
+    no_args,
+    switch_arg,
+)
 from hallgw_simulators.idcard_reader import CardFaults, SamReaderModel, UnknownCardError, sam_id_for
 from hallgw_simulators.links import Endpoint, Link, paced_write
 
 KIND: Final = "idcard_reader"
-
-MAX_GARBAGE: Final = 65536
-MAX_DELAY_MS: Final = 600_000
-MAX_CORRUPT: Final = 1_000_000
-
-FaultArg = str | int | bool
-
-
-class FaultError(ValueError):
-    """A fault request that names an unknown fault or carries bad arguments."""
-
-
-@dataclasses.dataclass(slots=True)
-class WireFaults:
-    """Faults that act on how responses travel, not on what they say."""
-
-    silence: bool = False
-    """Commands are swallowed: nothing is answered."""
-    corrupt: int = 0
-    """How many of the next responses get one byte flipped (their checksum fails)."""
-    garbage: int = 0
-    """Random bytes to send before the next response (once)."""
-    delay_ms: int = 0
-    """Extra latency before every response."""
-
-
-def _switch(name: str, args: Sequence[FaultArg], *, default: bool | None = None) -> bool:
-    if not args and default is not None:
-        return default
-    if len(args) != 1:
-        raise FaultError(f"{name} takes one argument: on or off")
-    value = args[0]
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("on", "off"):
-        return value.lower() == "on"
-    raise FaultError(f"{name} takes on or off, got {value!r}")
-
-
-def _count(name: str, args: Sequence[FaultArg], maximum: int) -> int:
-    if len(args) != 1:
-        raise FaultError(f"{name} takes one number")
-    value = args[0]
-    if isinstance(value, bool):
-        raise FaultError(f"{name} takes a number, got {value!r}")
-    try:
-        number = int(value)
-    except ValueError:
-        raise FaultError(f"{name} takes a number, got {value!r}") from None
-    if not 0 <= number <= maximum:
-        raise FaultError(f"{name} must be between 0 and {maximum}, got {number}")
-    return number
-
-
-def _no_args(name: str, args: Sequence[FaultArg]) -> None:
-    if args:
-        raise FaultError(f"{name} takes no arguments")
 
 
 class IdCardReaderDevice:
@@ -164,41 +118,41 @@ class IdCardReaderDevice:
             raise FaultError(str(err)) from None
 
     async def _remove(self, name: str, args: Sequence[FaultArg]) -> None:
-        _no_args(name, args)
+        no_args(name, args)
         self.model.remove()
 
     async def _remove_mid_read(self, name: str, args: Sequence[FaultArg]) -> None:
-        _no_args(name, args)
+        no_args(name, args)
         self.model.faults.remove_mid_read = True
 
     async def _no_card(self, name: str, args: Sequence[FaultArg]) -> None:
-        self.model.faults.no_card = _switch(name, args, default=True)
+        self.model.faults.no_card = switch_arg(name, args, default=True)
 
     async def _selftest_fail(self, name: str, args: Sequence[FaultArg]) -> None:
-        self.model.faults.selftest_fail = _switch(name, args)
+        self.model.faults.selftest_fail = switch_arg(name, args)
 
     async def _silence(self, name: str, args: Sequence[FaultArg]) -> None:
-        self.wire.silence = _switch(name, args)
+        self.wire.silence = switch_arg(name, args)
 
     async def _corrupt(self, name: str, args: Sequence[FaultArg]) -> None:
-        self.wire.corrupt = _count(name, args, MAX_CORRUPT)
+        self.wire.corrupt = count_arg(name, args, MAX_CORRUPT)
 
     async def _garbage(self, name: str, args: Sequence[FaultArg]) -> None:
-        self.wire.garbage = _count(name, args, MAX_GARBAGE)
+        self.wire.garbage = count_arg(name, args, MAX_GARBAGE)
 
     async def _delay(self, name: str, args: Sequence[FaultArg]) -> None:
-        self.wire.delay_ms = _count(name, args, MAX_DELAY_MS)
+        self.wire.delay_ms = count_arg(name, args, MAX_DELAY_MS)
 
     async def _unplug(self, name: str, args: Sequence[FaultArg]) -> None:
-        _no_args(name, args)
+        no_args(name, args)
         await self.endpoint.unplug()
 
     async def _replug(self, name: str, args: Sequence[FaultArg]) -> None:
-        _no_args(name, args)
+        no_args(name, args)
         await self.endpoint.replug()
 
     async def _clear(self, name: str, args: Sequence[FaultArg]) -> None:
-        _no_args(name, args)
+        no_args(name, args)
         self.model.faults = CardFaults()
         self.wire = WireFaults()
 

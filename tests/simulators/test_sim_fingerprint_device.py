@@ -34,7 +34,8 @@ from hallgw_protocols.fingerprint.as608 import (
     VerifyPassword,
     quantise,
 )
-from hallgw_simulators.fingerprint_device import FaultArg, FaultError, FingerprintModuleDevice
+from hallgw_simulators.faults import FaultArg, FaultError
+from hallgw_simulators.fingerprint_device import FingerprintModuleDevice
 from hallgw_simulators.fingerprint_module import render_finger
 from hallgw_simulators.links import PtyEndpoint, TcpEndpoint
 

@@ -13,8 +13,9 @@ import serial
 from hallgw_protocols import RemoteProtocolError
 from hallgw_protocols.idcard_sam import PREAMBLE, Command, CommandCode, Status, encode_frame
 from hallgw_simulators.deck import Deck
+from hallgw_simulators.faults import FaultArg, FaultError
 from hallgw_simulators.hostside import SamHost
-from hallgw_simulators.idcard_device import FaultArg, FaultError, IdCardReaderDevice
+from hallgw_simulators.idcard_device import IdCardReaderDevice
 from hallgw_simulators.links import PtyEndpoint
 
 StartReader = Callable[..., Awaitable[IdCardReaderDevice]]
