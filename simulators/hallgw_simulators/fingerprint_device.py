@@ -18,25 +18,21 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import random
-from collections.abc import Callable, Coroutine, Sequence
-from typing import Any, Final
+from collections.abc import Sequence
+from typing import Any, ClassVar, Final
 
 from hallgw_protocols import NEED_DATA, RemoteProtocolError, Role
 from hallgw_protocols.fingerprint.as608 import Acknowledgement, As608Connection, DataPacket, SystemParametersReport
 from hallgw_simulators.faults import (
-    MAX_CORRUPT,
-    MAX_DELAY_MS,
-    MAX_GARBAGE,
     FaultArg,
     FaultError,
-    WireFaults,
     count_arg,
     no_args,
     switch_arg,
 )
 from hallgw_simulators.fingerprint_module import As608Model, Contact, Finger, ModuleFaults, render_finger
-from hallgw_simulators.links import Endpoint, Link, paced_write
+from hallgw_simulators.links import Endpoint, Link
+from hallgw_simulators.serial_device import SerialDevice
 
 __all__ = [
     "DEFAULT_BAUD",
@@ -65,10 +61,13 @@ class UploadFaults:
     """Send only this many data packets, then nothing: the end packet never comes."""
 
 
-class FingerprintModuleDevice:
+class FingerprintModuleDevice(SerialDevice):
     """One simulated AS608 module: model, codec, wire faults and endpoint."""
 
-    kind = KIND
+    kind: ClassVar[str] = KIND
+    # No 0xEF in line noise: it must never start a header (EF 01).
+    NOISE: ClassVar[bytes] = bytes(b for b in range(256) if b != 0xEF)
+    HEADER_SIZE: ClassVar[int] = 9  # header, address, packet id and length
 
     def __init__(
         self,
@@ -83,12 +82,7 @@ class FingerprintModuleDevice:
         station: str | None = None,
         name: str | None = None,
     ) -> None:
-        self.device_id = device_id
-        self.station = station
-        self.name = name
-        self.baud = baud
-        """Line rate for pacing what the module sends; 0 writes at once."""
-        self.endpoint = endpoint
+        super().__init__(device_id=device_id, seed=seed, endpoint=endpoint, baud=baud, station=station, name=name)
         self.model = As608Model(
             seed=seed,
             packet_size=packet_size,
@@ -96,44 +90,17 @@ class FingerprintModuleDevice:
             library_size=library_size,
             baud_multiplier=max(1, min(12, (baud or DEFAULT_BAUD) // 9600)),
         )
-        self.wire = WireFaults()
         self.upload = UploadFaults()
-        # Garbage and corruption come from a seeded stream: the same seed and
-        # the same command sequence give the same bytes.
-        self._rng = random.Random(f"hallsim/{seed}/{device_id}/wire")  # noqa: S311 - not for secrets
         self.packets_in = 0
         self.bad_packets_in = 0
-        self.responses_out = 0
-
-    # -- lifecycle ---------------------------------------------------------------
-    async def start(self) -> None:
-        """Open the endpoint and start answering."""
-        await self.endpoint.start(self._serve)
-
-    async def stop(self) -> None:
-        """Close the endpoint (removes a pty symlink)."""
-        await self.endpoint.close()
 
     @property
     def link_url(self) -> str:
         """The daemon's link URL for this module (57600 baud when pacing is off)."""
         return self.endpoint.link_url(self.baud or DEFAULT_BAUD)
 
-    def describe(self) -> dict[str, Any]:
-        """State for the control protocol: where it is, the sensor and the faults."""
-        faults = dataclasses.asdict(self.model.faults) | dataclasses.asdict(self.wire) | dataclasses.asdict(self.upload)
-        return {
-            "id": self.device_id,
-            "kind": self.kind,
-            "station": self.station,
-            "transport": self.endpoint.transport,
-            "link": self.link_url,
-            **self.endpoint.describe(),
-            "baud": self.baud,
-            "plugged": self.endpoint.plugged,
-            **self.model.describe(),
-            "faults": faults,
-        }
+    def _fault_state(self) -> dict[str, Any]:
+        return super()._fault_state() | dataclasses.asdict(self.upload)
 
     # -- the finger --------------------------------------------------------------
     async def place(self, finger_id: str, contact: Contact = Contact.GOOD, coverage: float = 1.0) -> None:
@@ -143,12 +110,6 @@ class FingerprintModuleDevice:
         self.model.place(finger_id, contact, coverage)
 
     # -- faults ------------------------------------------------------------------
-    async def apply_fault(self, name: str, args: Sequence[FaultArg] = ()) -> None:
-        """Apply one fault by name (see :data:`FAULTS`); raises :class:`FaultError`."""
-        handler = _FAULT_HANDLERS.get(name)
-        if handler is None:
-            raise FaultError(f"unknown fault {name!r}; known: {', '.join(FAULTS)}")
-        await handler(self, name, args)
 
     async def _place(self, name: str, args: Sequence[FaultArg]) -> None:
         if not 1 <= len(args) <= 3 or not isinstance(args[0], str) or not args[0]:
@@ -181,30 +142,8 @@ class FingerprintModuleDevice:
     async def _stall_upload(self, name: str, args: Sequence[FaultArg]) -> None:
         self.upload.stall_after = count_arg(name, args, MAX_PACKET_INDEX)
 
-    async def _silence(self, name: str, args: Sequence[FaultArg]) -> None:
-        self.wire.silence = switch_arg(name, args)
-
-    async def _corrupt(self, name: str, args: Sequence[FaultArg]) -> None:
-        self.wire.corrupt = count_arg(name, args, MAX_CORRUPT)
-
-    async def _garbage(self, name: str, args: Sequence[FaultArg]) -> None:
-        self.wire.garbage = count_arg(name, args, MAX_GARBAGE)
-
-    async def _delay(self, name: str, args: Sequence[FaultArg]) -> None:
-        self.wire.delay_ms = count_arg(name, args, MAX_DELAY_MS)
-
-    async def _unplug(self, name: str, args: Sequence[FaultArg]) -> None:
-        no_args(name, args)
-        await self.endpoint.unplug()
-
-    async def _replug(self, name: str, args: Sequence[FaultArg]) -> None:
-        no_args(name, args)
-        await self.endpoint.replug()
-
-    async def _clear(self, name: str, args: Sequence[FaultArg]) -> None:
-        no_args(name, args)
+    def _clear_device_faults(self) -> None:
         self.model.faults = ModuleFaults()
-        self.wire = WireFaults()
         self.upload = UploadFaults()
 
     # -- the wire ----------------------------------------------------------------
@@ -235,19 +174,7 @@ class FingerprintModuleDevice:
                 await self._respond(link, [codec.send(e) for e in reply])
 
     async def _respond(self, link: Link, packets: list[bytes]) -> None:
-        if self.wire.delay_ms:
-            await asyncio.sleep(self.wire.delay_ms / 1000)
-        prefix = b""
-        if self.wire.garbage:
-            prefix = self._noise(self.wire.garbage)
-            self.wire.garbage = 0
-        packets = self._upload_faults(packets)
-        for index, packet in enumerate(packets):
-            if self.wire.corrupt:
-                self.wire.corrupt -= 1
-                packets[index] = self._flip_byte(packet)
-        await paced_write(link, prefix + b"".join(packets), self.baud)
-        self.responses_out += 1
+        await self._write(link, packets, transform=self._upload_faults)
 
     def _upload_faults(self, packets: list[bytes]) -> list[bytes]:
         if len(packets) < 2:
@@ -261,22 +188,6 @@ class FingerprintModuleDevice:
             data = data[: self.upload.stall_after]
             self.upload.stall_after = None
         return [ack, *data]
-
-    def _noise(self, size: int) -> bytes:
-        # No EF: line noise here must never start a header, so a host that skips
-        # to the next EF 01 always finds the real packet.
-        return bytes(self._rng.choice(_NOISE) for _ in range(size))
-
-    def _flip_byte(self, packet: bytes) -> bytes:
-        # Flip a byte after the length field: the host still cuts the packet
-        # where it ends, and its checksum then fails.
-        flipped = bytearray(packet)
-        index = self._rng.randrange(9, len(packet))
-        flipped[index] ^= self._rng.randrange(1, 256)
-        return bytes(flipped)
-
-
-_NOISE: Final = bytes(b for b in range(256) if b != 0xEF)
 
 
 def _contact(name: str, value: FaultArg) -> Contact:
@@ -298,9 +209,7 @@ def _coverage(name: str, value: FaultArg) -> float:
     return coverage
 
 
-_FAULT_HANDLERS: Final[
-    dict[str, Callable[[FingerprintModuleDevice, str, Sequence[FaultArg]], Coroutine[Any, Any, None]]]
-] = {
+FingerprintModuleDevice.FAULT_HANDLERS = {
     "place": FingerprintModuleDevice._place,
     "press": FingerprintModuleDevice._press,
     "lift": FingerprintModuleDevice._lift,
@@ -317,5 +226,5 @@ _FAULT_HANDLERS: Final[
     "clear": FingerprintModuleDevice._clear,
 }
 
-FAULTS: Final = tuple(_FAULT_HANDLERS)
+FAULTS: Final = tuple(FingerprintModuleDevice.FAULT_HANDLERS)
 """Fault names :meth:`FingerprintModuleDevice.apply_fault` accepts."""

@@ -13,36 +13,27 @@ of the next responses; card faults change what the SAM answers; ``unplug`` and
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
-import random
-from collections.abc import Callable, Coroutine, Sequence
-from typing import Any, Final
+from collections.abc import Sequence
+from typing import ClassVar, Final
 
 from hallgw_protocols import NEED_DATA, RemoteProtocolError, Role
 from hallgw_protocols.idcard_sam import Command, SamConnection
 from hallgw_simulators.deck import Deck
-from hallgw_simulators.faults import (
-    MAX_CORRUPT,
-    MAX_DELAY_MS,
-    MAX_GARBAGE,
-    FaultArg,
-    FaultError,
-    WireFaults,
-    count_arg,
-    no_args,
-    switch_arg,
-)
+from hallgw_simulators.faults import FaultArg, FaultError, no_args, switch_arg
 from hallgw_simulators.idcard_reader import CardFaults, SamReaderModel, UnknownCardError, sam_id_for
-from hallgw_simulators.links import Endpoint, Link, paced_write
+from hallgw_simulators.links import Endpoint, Link
+from hallgw_simulators.serial_device import SerialDevice
 
 KIND: Final = "idcard_reader"
 
 
-class IdCardReaderDevice:
+class IdCardReaderDevice(SerialDevice):
     """One simulated ID card reader: model, codec, wire faults and endpoint."""
 
-    kind = KIND
+    kind: ClassVar[str] = KIND
+    # No 0xAA in line noise: it must never form a preamble.
+    NOISE: ClassVar[bytes] = bytes(b for b in range(256) if b != 0xAA)
+    HEADER_SIZE: ClassVar[int] = 7  # preamble and length
 
     def __init__(
         self,
@@ -56,59 +47,12 @@ class IdCardReaderDevice:
         station: str | None = None,
         name: str | None = None,
     ) -> None:
-        self.device_id = device_id
-        self.station = station
-        self.name = name
-        self.baud = baud
-        """Line rate for pacing responses; 0 writes them at once."""
-        self.endpoint = endpoint
+        super().__init__(device_id=device_id, seed=seed, endpoint=endpoint, baud=baud, station=station, name=name)
         self.model = SamReaderModel(deck=deck, sam_id=sam_id_for(seed, device_id), card=card)
-        self.wire = WireFaults()
-        # Garbage and corruption come from a seeded stream: the same seed and
-        # the same command sequence give the same bytes.
-        self._rng = random.Random(f"hallsim/{seed}/{device_id}/wire")  # noqa: S311 - not for secrets
         self.frames_in = 0
         self.bad_frames_in = 0
-        self.responses_out = 0
-
-    # -- lifecycle ---------------------------------------------------------------
-    async def start(self) -> None:
-        """Open the endpoint and start answering."""
-        await self.endpoint.start(self._serve)
-
-    async def stop(self) -> None:
-        """Close the endpoint (removes a pty symlink)."""
-        await self.endpoint.close()
-
-    @property
-    def link_url(self) -> str:
-        """The daemon's link URL for this reader."""
-        return self.endpoint.link_url(self.baud)
-
-    def describe(self) -> dict[str, Any]:
-        """State for the control protocol: where it is, the slot and the faults."""
-        faults = dataclasses.asdict(self.model.faults) | dataclasses.asdict(self.wire)
-        return {
-            "id": self.device_id,
-            "kind": self.kind,
-            "station": self.station,
-            "transport": self.endpoint.transport,
-            "link": self.link_url,
-            **self.endpoint.describe(),
-            "baud": self.baud,
-            "plugged": self.endpoint.plugged,
-            **self.model.describe(),
-            "faults": faults,
-        }
 
     # -- faults ------------------------------------------------------------------
-    async def apply_fault(self, name: str, args: Sequence[FaultArg] = ()) -> None:
-        """Apply one fault by name (see :data:`FAULTS`); raises :class:`FaultError`."""
-        handler = _FAULT_HANDLERS.get(name)
-        if handler is None:
-            raise FaultError(f"unknown fault {name!r}; known: {', '.join(FAULTS)}")
-        await handler(self, name, args)
-
     async def _insert(self, name: str, args: Sequence[FaultArg]) -> None:
         if len(args) != 1 or not isinstance(args[0], str):
             raise FaultError(f"{name} takes one card id")
@@ -131,30 +75,8 @@ class IdCardReaderDevice:
     async def _selftest_fail(self, name: str, args: Sequence[FaultArg]) -> None:
         self.model.faults.selftest_fail = switch_arg(name, args)
 
-    async def _silence(self, name: str, args: Sequence[FaultArg]) -> None:
-        self.wire.silence = switch_arg(name, args)
-
-    async def _corrupt(self, name: str, args: Sequence[FaultArg]) -> None:
-        self.wire.corrupt = count_arg(name, args, MAX_CORRUPT)
-
-    async def _garbage(self, name: str, args: Sequence[FaultArg]) -> None:
-        self.wire.garbage = count_arg(name, args, MAX_GARBAGE)
-
-    async def _delay(self, name: str, args: Sequence[FaultArg]) -> None:
-        self.wire.delay_ms = count_arg(name, args, MAX_DELAY_MS)
-
-    async def _unplug(self, name: str, args: Sequence[FaultArg]) -> None:
-        no_args(name, args)
-        await self.endpoint.unplug()
-
-    async def _replug(self, name: str, args: Sequence[FaultArg]) -> None:
-        no_args(name, args)
-        await self.endpoint.replug()
-
-    async def _clear(self, name: str, args: Sequence[FaultArg]) -> None:
-        no_args(name, args)
+    def _clear_device_faults(self) -> None:
         self.model.faults = CardFaults()
-        self.wire = WireFaults()
 
     # -- the wire ----------------------------------------------------------------
     async def _serve(self, link: Link) -> None:
@@ -179,37 +101,10 @@ class IdCardReaderDevice:
                 await self._respond(link, codec.send(self.model.handle(event)))
 
     async def _respond(self, link: Link, frame: bytes) -> None:
-        if self.wire.delay_ms:
-            await asyncio.sleep(self.wire.delay_ms / 1000)
-        prefix = b""
-        if self.wire.garbage:
-            prefix = self._noise(self.wire.garbage)
-            self.wire.garbage = 0
-        if self.wire.corrupt:
-            self.wire.corrupt -= 1
-            frame = self._flip_byte(frame)
-        await paced_write(link, prefix + frame, self.baud)
-        self.responses_out += 1
-
-    def _noise(self, size: int) -> bytes:
-        # No 0xAA: line noise here must never form a preamble, so a host that
-        # skips to the next preamble always finds the real response.
-        return bytes(self._rng.choice(_NOISE) for _ in range(size))
-
-    def _flip_byte(self, frame: bytes) -> bytes:
-        # Flip a byte after the length field: the host still cuts the frame
-        # where it ends, and its XOR checksum then fails.
-        flipped = bytearray(frame)
-        index = self._rng.randrange(7, len(frame))
-        flipped[index] ^= self._rng.randrange(1, 256)
-        return bytes(flipped)
+        await self._write(link, [frame])
 
 
-_NOISE: Final = bytes(b for b in range(256) if b != 0xAA)
-
-_FAULT_HANDLERS: Final[
-    dict[str, Callable[[IdCardReaderDevice, str, Sequence[FaultArg]], Coroutine[Any, Any, None]]]
-] = {
+IdCardReaderDevice.FAULT_HANDLERS = {
     "insert": IdCardReaderDevice._insert,
     "remove": IdCardReaderDevice._remove,
     "remove_mid_read": IdCardReaderDevice._remove_mid_read,
@@ -224,5 +119,5 @@ _FAULT_HANDLERS: Final[
     "clear": IdCardReaderDevice._clear,
 }
 
-FAULTS: Final = tuple(_FAULT_HANDLERS)
+FAULTS: Final = tuple(IdCardReaderDevice.FAULT_HANDLERS)
 """Fault names :meth:`IdCardReaderDevice.apply_fault` accepts."""
