@@ -26,7 +26,7 @@ EXPOSURE_THRESHOLD = 20
 def _tool(name: str) -> str:
     path = shutil.which(name)
     if path is None:
-        pytest.skip(f"{name} is not installed (Debian package systemd; scripts/bootstrap.sh installs it)")
+        pytest.fail(f"{name} is not installed: run scripts/bootstrap.sh (it installs the Debian package systemd)")
     return path
 
 
