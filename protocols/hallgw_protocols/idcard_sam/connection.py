@@ -26,6 +26,7 @@ import enum
 from typing import Final
 
 from hallgw_protocols._common import NEED_DATA, LocalProtocolError, NeedData, RemoteProtocolError, Role
+from hallgw_protocols._reassembly import ReassemblyBuffer
 from hallgw_protocols.idcard_sam.frames import (
     HEADER_SIZE,
     MAX_BODY,
@@ -76,11 +77,10 @@ class SamConnection:
             raise LocalProtocolError(f"buffer_cap must hold one whole frame ({HEADER_SIZE + MAX_BODY} bytes)")
         self.role = role
         self.buffer_cap = buffer_cap
-        self._buf = bytearray()
+        self._buf = ReassemblyBuffer(marker=PREAMBLE, cap=buffer_cap)
         self._state = ExchangeState.IDLE
         self._pending: CommandCode | None = None
-        self.discarded_bytes = 0
-        """Bytes dropped so far while resynchronising (a link-quality counter)."""
+        self._consumed = 0  # whole frames taken off the buffer and then refused
         self.protocol_errors = 0
         """Remote protocol errors raised so far."""
 
@@ -101,7 +101,7 @@ class SamConnection:
             if event is ExchangeInput.RECEIVE_RESPONSE:
                 # The unsolicited frame has already left the buffer: report it as dropped.
                 self.protocol_errors += 1
-                self.discarded_bytes += frame_size
+                self._consumed += frame_size
                 raise RemoteProtocolError(
                     "response received while no command was outstanding", discarded=frame_size
                 ) from None
@@ -116,7 +116,6 @@ class SamConnection:
         if self.role is Role.HOST:
             self._transition(ExchangeInput.ABANDON)
             self._pending = None
-        self.discarded_bytes += len(self._buf)
         self._buf.clear()
 
     # -- output ----------------------------------------------------------------
@@ -135,11 +134,12 @@ class SamConnection:
     # -- input -----------------------------------------------------------------
     def receive_data(self, data: bytes) -> None:
         """Feed bytes from the wire. Never raises for content; caps the buffer."""
-        self._buf += data
-        overflow = len(self._buf) - self.buffer_cap
-        if overflow > 0:
-            del self._buf[:overflow]
-            self.discarded_bytes += overflow
+        self._buf.feed(data)
+
+    @property
+    def discarded_bytes(self) -> int:
+        """Bytes dropped so far while resynchronising (a link-quality counter)."""
+        return self._buf.discarded + self._consumed
 
     @property
     def buffered(self) -> int:
@@ -151,24 +151,11 @@ class SamConnection:
 
         Raises :class:`RemoteProtocolError` for a bad frame, after skipping it.
         """
-        start = self._buf.find(PREAMBLE)
-        if start < 0:
-            # Keep the longest tail that may begin a preamble split across reads.
-            keep = next(
-                (k for k in range(min(len(PREAMBLE) - 1, len(self._buf)), 0, -1) if self._buf.endswith(PREAMBLE[:k])),
-                0,
-            )
-            dropped = len(self._buf) - keep
-            if dropped:
-                del self._buf[:dropped]
-                self.discarded_bytes += dropped
+        if not self._buf.hunt():
             return NEED_DATA
-        if start:
-            del self._buf[:start]
-            self.discarded_bytes += start
         if len(self._buf) < HEADER_SIZE:
             return NEED_DATA
-        length = int.from_bytes(self._buf[5:7], "big")
+        length = int.from_bytes(self._buf.peek(HEADER_SIZE)[5:7], "big")
         minimum = MIN_COMMAND_BODY if self.role is Role.DEVICE else MIN_RESPONSE_BODY
         if not minimum <= length <= MAX_BODY:
             self._skip_preamble()
@@ -176,11 +163,11 @@ class SamConnection:
         total = HEADER_SIZE + length
         if len(self._buf) < total:
             return NEED_DATA
-        frame = bytes(self._buf[:total])
+        frame = self._buf.peek(total)
         if xor_checksum(frame[5:-1]) != frame[-1]:
             self._skip_preamble()
             raise self._remote(f"checksum mismatch in a {total}-byte frame")
-        del self._buf[:total]
+        self._buf.take(total)
         body = frame[7:-1]
         if self.role is Role.DEVICE:
             return Command(cmd=body[0], para=body[1], data=body[2:])
@@ -189,8 +176,7 @@ class SamConnection:
         return Response(sw1=body[0], sw2=body[1], sw3=body[2], data=body[3:], command=command)
 
     def _skip_preamble(self) -> None:
-        del self._buf[:1]
-        self.discarded_bytes += 1
+        self._buf.drop(1)
 
     def _remote(self, message: str) -> RemoteProtocolError:
         self.protocol_errors += 1

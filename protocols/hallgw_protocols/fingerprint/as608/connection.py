@@ -35,6 +35,7 @@ import enum
 from typing import Final
 
 from hallgw_protocols._common import NEED_DATA, LocalProtocolError, NeedData, RemoteProtocolError, Role
+from hallgw_protocols._reassembly import ReassemblyBuffer
 from hallgw_protocols.fingerprint.as608.codes import DOWNLOAD_INSTRUCTIONS, UPLOAD_INSTRUCTIONS, Confirmation
 from hallgw_protocols.fingerprint.as608.events import (
     Acknowledgement,
@@ -124,11 +125,10 @@ class As608Connection:
         self.address = address
         """Module address written into every packet we send."""
         self.buffer_cap = buffer_cap
-        self._buf = bytearray()
+        self._buf = ReassemblyBuffer(marker=HEADER, cap=buffer_cap)
         self._state = ExchangeState.IDLE
         self._pending: int | None = None
-        self.discarded_bytes = 0
-        """Bytes dropped so far while resynchronising (a link-quality counter)."""
+        self._consumed = 0  # whole packets taken off the buffer and then refused
         self.protocol_errors = 0
         """Remote protocol errors raised so far."""
 
@@ -149,7 +149,7 @@ class As608Connection:
             if event in REMOTE_INPUTS:
                 # The packet has already left the buffer: report it as dropped.
                 self.protocol_errors += 1
-                self.discarded_bytes += packet_size
+                self._consumed += packet_size
                 raise RemoteProtocolError(
                     f"module sent a packet out of turn: cannot {event.value} while {self._state.value}",
                     discarded=packet_size,
@@ -166,7 +166,6 @@ class As608Connection:
         """
         if self.role is Role.HOST:
             self._transition(ExchangeInput.ABANDON)
-        self.discarded_bytes += len(self._buf)
         self._buf.clear()
 
     # -- output ------------------------------------------------------------------------------
@@ -191,11 +190,12 @@ class As608Connection:
     # -- input -------------------------------------------------------------------------------
     def receive_data(self, data: bytes) -> None:
         """Feed bytes from the wire. Never raises for content; caps the buffer."""
-        self._buf += data
-        overflow = len(self._buf) - self.buffer_cap
-        if overflow > 0:
-            del self._buf[:overflow]
-            self.discarded_bytes += overflow
+        self._buf.feed(data)
+
+    @property
+    def discarded_bytes(self) -> int:
+        """Bytes dropped so far while resynchronising (a link-quality counter)."""
+        return self._buf.discarded + self._consumed
 
     @property
     def buffered(self) -> int:
@@ -244,38 +244,30 @@ class As608Connection:
             raise self._remote(f"bad acknowledgement: {err}", size) from err
 
     def _next_packet(self) -> Packet | None:
-        start = self._buf.find(HEADER)
-        if start < 0:
-            keep = 1 if self._buf.endswith(HEADER[:1]) else 0
-            self._drop(len(self._buf) - keep)
+        if not self._buf.hunt():
             return None
-        self._drop(start)
         if len(self._buf) < PREFIX_SIZE:
             return None
+        prefix = self._buf.peek(PREFIX_SIZE)
         try:
-            parse_pid(self._buf[6])
-            length = parse_length(bytes(self._buf[7:9]))
+            parse_pid(prefix[6])
+            length = parse_length(prefix[7:9])
         except RemoteProtocolError as err:
-            self._drop(1)
+            self._buf.drop(1)
             raise self._remote(str(err), 0, discarded=1) from None
         total = PREFIX_SIZE + length
         if len(self._buf) < total:
             return None
         try:
-            packet = Packet.from_bytes(bytes(self._buf[:total]))
+            packet = Packet.from_bytes(self._buf.peek(total))
         except RemoteProtocolError as err:
-            self._drop(1)
+            self._buf.drop(1)
             raise self._remote(str(err), 0, discarded=1) from None
-        del self._buf[:total]
+        self._buf.take(total)
         return packet
-
-    def _drop(self, count: int) -> None:
-        if count > 0:
-            del self._buf[:count]
-            self.discarded_bytes += count
 
     def _remote(self, message: str, size: int, *, discarded: int | None = None) -> RemoteProtocolError:
         """Count a remote error. ``size`` is a whole consumed packet, added to the discard counter."""
         self.protocol_errors += 1
-        self.discarded_bytes += size
+        self._consumed += size
         return RemoteProtocolError(message, discarded=size if discarded is None else discarded)
