@@ -4,7 +4,7 @@ Pure codecs (reference/protocols.md section 3): :mod:`.mrz` parses and checks
 machine readable zones; :mod:`.bac` derives the BAC keys and runs mutual
 authentication; :mod:`.apdu` holds the plain commands; :mod:`.sm` wraps and unwraps them
 under secure messaging; :mod:`.tlv`, :mod:`.lds` and :mod:`.dg2` parse the
-files read from the chip; :mod:`.sod` takes the data group hashes out of EF.SOD.
+files read from the chip; :mod:`.sod` takes the data group hashes and the signer part out of EF.SOD.
 """
 
 from hallgw_protocols.icao9303.apdu import (
@@ -51,10 +51,24 @@ from hallgw_protocols.icao9303.mrz import (
     parse_mrz,
 )
 from hallgw_protocols.icao9303.sm import SecureMessaging, SmState, UnprotectedStatusError
-from hallgw_protocols.icao9303.sod import LdsSecurityObject, encode_unsigned_sod, parse_sod
+from hallgw_protocols.icao9303.sod import (
+    AlgorithmIdentifier,
+    LdsSecurityObject,
+    RsaPssParameters,
+    SignedSod,
+    SignerIdentifier,
+    SignerInfo,
+    SodToBeSigned,
+    encode_unsigned_sod,
+    parse_pss_parameters,
+    parse_signed_sod,
+    parse_sod,
+    prepare_signed_sod,
+)
 
 __all__ = [
     "EMRTD_AID",
+    "AlgorithmIdentifier",
     "BacDeniedError",
     "BacKeys",
     "CommandApdu",
@@ -70,10 +84,15 @@ __all__ = [
     "MrzFormat",
     "MutualAuthentication",
     "ResponseApdu",
+    "RsaPssParameters",
     "SecureMessaging",
     "SessionKeys",
     "Sex",
+    "SignedSod",
+    "SignerIdentifier",
+    "SignerInfo",
     "SmState",
+    "SodToBeSigned",
     "UnprotectedStatusError",
     "check_digit",
     "compose_mrz",
@@ -88,7 +107,10 @@ __all__ = [
     "parse_dg2",
     "parse_ef_com",
     "parse_mrz",
+    "parse_pss_parameters",
+    "parse_signed_sod",
     "parse_sod",
+    "prepare_signed_sod",
     "read_binary",
     "select_application",
     "select_file",
