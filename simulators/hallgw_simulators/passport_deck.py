@@ -3,12 +3,17 @@
 Every identity here is invented; the issuing states are real or the ICAO
 specimen state ``UTO``, the people are not. Each :class:`PassportDocument`
 holds the printed MRZ and the LDS files of its chip, built with the codec's
-encoders: EF.COM, DG1 (the MRZ), DG2 (the face) and an *unsigned* EF.SOD whose
-data group hashes match the files (a reader's hash check passes, its signature
-check must say "not verified"). :func:`make_document` builds one from any MRZ
-and face, so a test decides its own data; ``tampered`` lists data groups whose
-hash in EF.SOD is computed over altered bytes, as on a chip whose file was
-changed after signing.
+encoders: EF.COM, DG1 (the MRZ), DG2 (the face) and an EF.SOD whose data group
+hashes match the files, signed by the document signer of the test PKI
+(:mod:`hallgw_simulators.passport_pki`): a reader configured with that PKI's
+CSCA certificate verifies the signature, one without it must say "not
+verified". :func:`make_document` builds one from any MRZ and face, so a test
+decides its own data; ``tampered`` lists data groups whose hash in EF.SOD is
+computed over altered bytes, as on a chip whose file was changed after signing
+(the signature still verifies: it covers the hashes as stored).
+``bad_signature`` signs other content than the EF.SOD holds, so the signature
+check fails; ``signed=False`` builds the unsigned EF.SOD of older tests (a
+SignedData with no certificate and no signer).
 
 The face images are real, decodable images of 24 x 32 grey pixels (an oval
 with eyes and a mouth): :data:`FACE_JPEG` is a baseline JPEG made with
@@ -38,8 +43,10 @@ from hallgw_protocols.icao9303 import (
     encode_dg2,
     encode_ef_com,
     encode_unsigned_sod,
+    prepare_signed_sod,
 )
 from hallgw_protocols.icao9303.sod import HASH_ALGORITHMS
+from hallgw_simulators.passport_pki import DocumentSigner, passport_pki
 
 FACE_WIDTH: Final = 24
 FACE_HEIGHT: Final = 32
@@ -97,6 +104,10 @@ class PassportDocument:
     files: Mapping[LdsFile, bytes]
     tampered: frozenset[LdsFile] = frozenset()
     """Data groups whose EF.SOD hash does not match the file (a tampered chip)."""
+    signed: bool = True
+    """Whether EF.SOD carries a document signer's signature."""
+    bad_signature: bool = False
+    """Whether that signature was made over other content (it does not verify)."""
 
     @property
     def data_groups(self) -> tuple[LdsFile, ...]:
@@ -125,12 +136,20 @@ def make_document(
     *,
     hash_algorithm: str = "sha256",
     tampered: frozenset[LdsFile] = frozenset(),
+    signed: bool = True,
+    signer: DocumentSigner | None = None,
+    bad_signature: bool = False,
 ) -> PassportDocument:
     """A chip's files for ``mrz`` and ``faces`` (the default face when empty), hashed into EF.SOD.
 
     ``hash_algorithm`` is a hashlib name Doc 9303 allows; each data group in
-    ``tampered`` gets an EF.SOD hash over altered bytes.
+    ``tampered`` gets an EF.SOD hash over altered bytes. EF.SOD is signed by
+    ``signer`` (the test PKI's document signer by default) unless ``signed``
+    is False; ``bad_signature`` makes the signature cover other bytes than the
+    signed attributes.
     """
+    if not signed and (signer is not None or bad_signature):
+        raise ValueError("an unsigned EF.SOD has no signer and no signature")
     oids = {name: oid for oid, name in HASH_ALGORITHMS.items()}
     if hash_algorithm not in oids:
         raise ValueError(f"{hash_algorithm!r} is not a hash algorithm Doc 9303 lists")
@@ -144,8 +163,29 @@ def make_document(
     )
     lso = LdsSecurityObject(hash_algorithm_oid=oids[hash_algorithm], hashes=hashes)
     com = encode_ef_com(EfCom(lds_version="1.7", unicode_version="4.0.0", data_groups=tuple(dgs)))
-    files = {LdsFile.COM: com, **dgs, LdsFile.SOD: encode_unsigned_sod(lso)}
-    return PassportDocument(doc_id=doc_id, mrz=mrz, files=files, tampered=tampered)
+    sod = (
+        _signed_sod(lso, signer or passport_pki().document_signer, bad_signature)
+        if signed
+        else encode_unsigned_sod(lso)
+    )
+    files = {LdsFile.COM: com, **dgs, LdsFile.SOD: sod}
+    return PassportDocument(
+        doc_id=doc_id, mrz=mrz, files=files, tampered=tampered, signed=signed, bad_signature=bad_signature
+    )
+
+
+def _signed_sod(lso: LdsSecurityObject, signer: DocumentSigner, bad_signature: bool) -> bytes:
+    """EF.SOD signed by ``signer``; with ``bad_signature`` the signature covers other bytes."""
+    pending = prepare_signed_sod(
+        lso,
+        certificates=(signer.certificate_der,),
+        signer_id=signer.signer_id,
+        signature_algorithm=signer.signature_algorithm,
+    )
+    covered = pending.signed_attributes
+    if bad_signature:
+        covered = b"not the signed attributes of this document" + covered
+    return pending.finish(signer.sign(covered))
 
 
 _TD3: Final = MrzFormat.TD3
