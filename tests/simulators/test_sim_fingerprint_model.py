@@ -108,6 +108,8 @@ def test_poor_captures_still_give_images_that_make_no_features() -> None:
     cases = [
         (Contact.LIGHT, 1.0, Confirmation.TOO_FEW_FEATURES),
         (Contact.MOVING, 1.0, Confirmation.IMAGE_TOO_MESSY),
+        (Contact.DRY, 1.0, Confirmation.TOO_FEW_FEATURES),
+        (Contact.WET, 1.0, Confirmation.IMAGE_TOO_MESSY),
         (Contact.GOOD, 0.3, Confirmation.TOO_FEW_FEATURES),
         (Contact.GOOD, 0.8, Confirmation.OK),
     ]
@@ -203,6 +205,10 @@ def test_quality_knobs_lower_the_ridge_contrast() -> None:
     assert good > 50
     assert _ridge_contrast(Finger(finger_id="g", contact=Contact.LIGHT)) < good / 2
     assert _ridge_contrast(Finger(finger_id="g", contact=Contact.MOVING)) < good * 0.8
+    # Dry skin prints little ridge (a light mean), wet skin floods the valleys (a dark mean).
+    full_mean = statistics.fmean(render_finger(SEED, Finger(finger_id="g")).pixels)
+    assert statistics.fmean(render_finger(SEED, Finger(finger_id="g", contact=Contact.DRY)).pixels) > full_mean + 20
+    assert statistics.fmean(render_finger(SEED, Finger(finger_id="g", contact=Contact.WET)).pixels) < full_mean - 30
     partial = render_finger(SEED, Finger(finger_id="g", coverage=0.3))
     dark = sum(1 for p in partial.pixels if p < 128)
     full = sum(1 for p in render_finger(SEED, Finger(finger_id="g")).pixels if p < 128)
