@@ -96,7 +96,7 @@ class Thresholds:
     faint_spread: float = 40.0
     """Grey-level spread of the finger under which, with a light mean, the press is too light."""
     still_coherence: float = 0.70
-    """Mean coherence under which the finger moved (when grey levels are normal)."""
+    """Mean coherence under which the finger moved, when the mean grey lies between ``wet_mean`` and ``faint_mean``."""
     retry_overall: int = 40
     """Overall score under which, with no other hint, the applicant should simply try again."""
 
@@ -298,7 +298,7 @@ def guidance(quality: Quality, thresholds: Thresholds = THRESHOLDS) -> tuple[Hin
         hints.append(Hint.TOO_DRY)
     if faint:
         hints.append(Hint.PRESS_HARDER)
-    if quality.coherence.raw < t.still_coherence and not (wet or dry or faint or mean > t.faint_mean):
+    if quality.coherence.raw < t.still_coherence and t.wet_mean <= mean <= t.faint_mean:
         hints.append(Hint.HOLD_STILL)
     if not hints and quality.overall < t.retry_overall:
         hints.append(Hint.LIFT_AND_RETRY)
