@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
-from hallgw_daemon.core.model import DeviceKind, StationKind
+from hallgw_daemon.core.model import LINK_SCHEMES, DeviceKind, StationKind
 from hallgw_daemon.transports import parse_link_url
 
 Ident = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
@@ -183,6 +183,32 @@ class DeviceConfig(_Strict):
         parse_link_url(value)  # raises ValueError saying what was expected
         return value
 
+    @model_validator(mode="after")
+    def _scheme(self) -> Self:
+        scheme = parse_link_url(self.link).scheme
+        allowed = LINK_SCHEMES[self.kind]
+        if scheme not in allowed:
+            raise ValueError(f"link: a {self.kind.value} takes a {' or '.join(sorted(allowed))} link, not {scheme}://")
+        return self
+
+
+class DocumentsSection(_Strict):
+    """Travel-document reading (docs/documents.md)."""
+
+    csca_certificates: list[str] = []
+    """Country signing CA certificates (PEM or DER files, or directories of them) for passive
+    authentication. Without any, a read says the document's signature was "not verified"."""
+    mrz_freshness: Annotated[float, Field(ge=0, le=300)] = 10.0
+    """An MRZ scanned this many seconds before a read started is still used by that read."""
+
+    @field_validator("csca_certificates")
+    @classmethod
+    def _absolute(cls, value: list[str]) -> list[str]:
+        for path in value:
+            if not Path(path).is_absolute():
+                raise ValueError(f"{path!r}: expected an absolute path")
+        return value
+
 
 class TelemetrySection(_Strict):
     """MQTT telemetry for provincial monitoring (docs/telemetry.md). Absent: telemetry off."""
@@ -238,6 +264,7 @@ class Config(_Strict):
     stations: list[StationConfig] = []
     devices: list[DeviceConfig] = []
     telemetry: TelemetrySection | None = None
+    documents: DocumentsSection = DocumentsSection()
 
     @model_validator(mode="after")
     def _references(self) -> Self:

@@ -23,7 +23,11 @@ from hallgw_protocols.idcard_sam import (
     ResidentCard,
 )
 
-KIND_TO_PB: Final = {DeviceKind.IDCARD_READER: device_pb2.DEVICE_KIND_IDCARD_READER}
+KIND_TO_PB: Final = {
+    DeviceKind.IDCARD_READER: device_pb2.DEVICE_KIND_IDCARD_READER,
+    DeviceKind.MRZ_READER: device_pb2.DEVICE_KIND_MRZ_READER,
+    DeviceKind.DOCUMENT_READER: device_pb2.DEVICE_KIND_DOCUMENT_READER,
+}
 KIND_FROM_PB: Final = {v: k for k, v in KIND_TO_PB.items()}
 ADMIN_TO_PB: Final = {
     AdminState.ENABLED: device_pb2.ADMIN_STATE_ENABLED,

@@ -29,6 +29,12 @@ STATUS_OF_REASON: Final[dict[str, grpc.StatusCode]] = {
     "INTERNAL": grpc.StatusCode.INTERNAL,
     "UNSUPPORTED_CARD": grpc.StatusCode.FAILED_PRECONDITION,
     "PERMISSION_DENIED": grpc.StatusCode.PERMISSION_DENIED,
+    "NO_DOCUMENT": grpc.StatusCode.DEADLINE_EXCEEDED,
+    "MRZ_INVALID": grpc.StatusCode.INVALID_ARGUMENT,
+    "BAC_DENIED": grpc.StatusCode.FAILED_PRECONDITION,
+    "DOCUMENT_REMOVED": grpc.StatusCode.ABORTED,
+    "CHIP_READ_FAILED": grpc.StatusCode.ABORTED,
+    "UNSUPPORTED_DOCUMENT": grpc.StatusCode.FAILED_PRECONDITION,
 }
 """Every reason code and its status; docs/api.md lists the same table (a test checks)."""
 

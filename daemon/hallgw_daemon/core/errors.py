@@ -108,3 +108,45 @@ class PermissionDeniedError(GatewayError):
 class InternalError(GatewayError):
     reason = "INTERNAL"
     action = Action.ENGINEER
+
+
+class NoDocumentError(GatewayError):
+    """No travel document (or MRZ scan) arrived before the deadline."""
+
+    reason = "NO_DOCUMENT"
+    action = Action.RETRY
+
+
+class MrzInvalidError(GatewayError):
+    """The MRZ fails its check digits or layout."""
+
+    reason = "MRZ_INVALID"
+    action = Action.RETRY
+
+
+class BacDeniedError(GatewayError):
+    """The chip refused Basic Access Control: the MRZ is not this chip's."""
+
+    reason = "BAC_DENIED"
+    action = Action.RETRY
+
+
+class DocumentRemovedError(GatewayError):
+    """The document left the reader during the read."""
+
+    reason = "DOCUMENT_REMOVED"
+    action = Action.RETRY
+
+
+class ChipReadFailedError(GatewayError):
+    """The chip's answers could not be read or authenticated."""
+
+    reason = "CHIP_READ_FAILED"
+    action = Action.RETRY
+
+
+class UnsupportedDocumentError(GatewayError):
+    """The card on the reader is not an ICAO travel document."""
+
+    reason = "UNSUPPORTED_DOCUMENT"
+    action = Action.STAFF

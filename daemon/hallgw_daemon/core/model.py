@@ -16,6 +16,18 @@ class DeviceKind(enum.Enum):
     """Device families. The value is the config's ``kind`` string."""
 
     IDCARD_READER = "idcard_reader"
+    MRZ_READER = "mrz_reader"
+    """An OCR reader that sends a document's MRZ lines as text over a serial line."""
+    DOCUMENT_READER = "document_reader"
+    """A PC/SC reader for the chips of e-passports and other ICAO 9303 travel documents."""
+
+
+LINK_SCHEMES: dict[DeviceKind, frozenset[str]] = {
+    DeviceKind.IDCARD_READER: frozenset({"serial", "tcp"}),
+    DeviceKind.MRZ_READER: frozenset({"serial", "tcp"}),
+    DeviceKind.DOCUMENT_READER: frozenset({"pcsc"}),
+}
+"""The link URL schemes each kind's driver speaks."""
 
 
 class StationKind(enum.Enum):

@@ -9,8 +9,9 @@ import enum
 from collections.abc import Callable, Mapping
 from typing import ClassVar, TypeVar
 
+from hallgw_daemon.core.errors import InternalError
 from hallgw_daemon.core.model import DeviceKind, utcnow
-from hallgw_daemon.transports import Link
+from hallgw_daemon.transports import Link, PcscReader, Transport
 
 
 class Direction(enum.Enum):
@@ -58,8 +59,8 @@ class Driver(abc.ABC):
         self.ctx = ctx
 
     @abc.abstractmethod
-    def attach(self, link: Link) -> None:
-        """Start using ``link`` (no I/O yet)."""
+    def attach(self, transport: Transport) -> None:
+        """Start using ``transport`` (no I/O yet)."""
 
     @abc.abstractmethod
     async def identify(self, *, timeout: float) -> Mapping[str, str]:
@@ -76,6 +77,20 @@ class Driver(abc.ABC):
     @abc.abstractmethod
     async def detach(self) -> None:
         """Stop using the link and close it."""
+
+
+def stream_of(transport: Transport, device_id: str) -> Link:
+    """``transport`` as a byte stream, for drivers of serial devices (config validation makes this hold)."""
+    if not isinstance(transport, Link):
+        raise InternalError(f"device {device_id}: a byte-stream driver got {transport!r}")
+    return transport
+
+
+def reader_of(transport: Transport, device_id: str) -> PcscReader:
+    """``transport`` as a PC/SC reader, for smart-card drivers."""
+    if not isinstance(transport, PcscReader):
+        raise InternalError(f"device {device_id}: a PC/SC driver got {transport!r}")
+    return transport
 
 
 D = TypeVar("D", bound=type[Driver])

@@ -23,10 +23,10 @@ from hallgw_daemon.core.errors import (
     UnsupportedCardError,
 )
 from hallgw_daemon.core.model import Action, DeviceKind
-from hallgw_daemon.drivers.base import Driver, DriverContext, register_driver
+from hallgw_daemon.drivers.base import Driver, DriverContext, register_driver, stream_of
 from hallgw_daemon.drivers.samlink import SamLink
 from hallgw_daemon.logging import get_logger
-from hallgw_daemon.transports import Link
+from hallgw_daemon.transports import Transport
 from hallgw_protocols import RemoteProtocolError
 from hallgw_protocols.idcard_sam import (
     CardText,
@@ -121,8 +121,8 @@ class IdCardReaderDriver(Driver):
             raise RuntimeError("driver is not attached")
         return self._sam
 
-    def attach(self, link: Link) -> None:
-        self._sam = SamLink(link, self.ctx)
+    def attach(self, transport: Transport) -> None:
+        self._sam = SamLink(stream_of(transport, self.ctx.device_id), self.ctx)
 
     async def identify(self, *, timeout: float) -> Mapping[str, str]:
         resp = await self._command(CommandCode.READ_SAM_ID, timeout)

@@ -47,7 +47,7 @@ from hallgw_daemon.core.model import (
 from hallgw_daemon.drivers import Driver, DriverContext, TraceRecord, driver_for
 from hallgw_daemon.logging import get_logger
 from hallgw_daemon.supervisor.backoff import backoff_delay
-from hallgw_daemon.transports import LinkOpenError, open_link, parse_link_url
+from hallgw_daemon.transports import LinkOpenError, open_transport, parse_link_url
 
 log = get_logger(__name__)
 
@@ -286,7 +286,7 @@ class ManagedDevice:
 
     async def _connect(self) -> bool:
         try:
-            link = await open_link(self.link_url, timeout=self.settings.command_timeout)
+            link = await open_transport(self.link_url, timeout=self.settings.command_timeout)
         except LinkOpenError as err:
             self._fail_offline(DeviceOfflineError(f"cannot open the link: {err}", device_id=self.id))
             return False

@@ -1,10 +1,38 @@
-"""Links that move bytes to and from devices, opened from a URL.
+"""Transports to devices, opened from a URL.
 
-``open_link("serial:///dev/ttyUSB0?baud=115200")`` or
-``open_link("tcp://127.0.0.1:7001")`` (a simulator or a serial-over-IP
-converter) return a :class:`Link`; drivers never see which it is.
+Byte streams: ``serial:///dev/ttyUSB0?baud=115200`` or ``tcp://127.0.0.1:7001``
+(a simulator or a serial-over-IP converter) open a :class:`Link`; drivers never
+see which it is. Smart-card readers: ``pcsc://READER NAME`` opens a
+:class:`PcscReader` of pcscd. :func:`open_transport` opens whichever the URL
+names; a driver checks it got the kind it speaks.
 """
 
 from hallgw_daemon.transports.link import Link, LinkClosedError, LinkOpenError, LinkUrl, open_link, parse_link_url
+from hallgw_daemon.transports.pcsc import CardChannel, CardIoError, CardRemovedError, PcscReader, open_pcsc
 
-__all__ = ["Link", "LinkClosedError", "LinkOpenError", "LinkUrl", "open_link", "parse_link_url"]
+Transport = Link | PcscReader
+"""Anything a driver can be attached to."""
+
+
+async def open_transport(url: LinkUrl, *, timeout: float = 2.0) -> Transport:
+    """Open the transport ``url`` names; LinkOpenError when it cannot."""
+    if url.scheme == "pcsc":
+        return await open_pcsc(url, timeout=timeout)
+    return await open_link(url, timeout=timeout)
+
+
+__all__ = [
+    "CardChannel",
+    "CardIoError",
+    "CardRemovedError",
+    "Link",
+    "LinkClosedError",
+    "LinkOpenError",
+    "LinkUrl",
+    "PcscReader",
+    "Transport",
+    "open_link",
+    "open_pcsc",
+    "open_transport",
+    "parse_link_url",
+]

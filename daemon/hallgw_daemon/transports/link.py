@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 from typing import Final
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import serial
 import serial_asyncio
@@ -36,6 +36,8 @@ class LinkUrl:
     def display(self) -> str:
         if self.scheme == "serial":
             return f"serial://{self.path}?baud={self.baud}"
+        if self.scheme == "pcsc":
+            return f"pcsc://{self.path}"
         return f"tcp://{self.host}:{self.port}"
 
 
@@ -61,6 +63,12 @@ def parse_link_url(url: str) -> LinkUrl:
         if not parts.hostname or not port:
             raise ValueError(f"{url!r}: expected tcp://HOST:PORT")
         return LinkUrl(scheme="tcp", host=parts.hostname, port=port)
+    if parts.scheme == "pcsc":
+        # The reader name as pcscd lists it; spaces may be written as is or %20-escaped.
+        name = unquote(url[len("pcsc://") :]).strip()
+        if not name or not name.isprintable():
+            raise ValueError(f"{url!r}: expected pcsc://READER NAME (as pcsc_scan or `hallctl` lists it)")
+        return LinkUrl(scheme="pcsc", path=name)
     raise ValueError(f"{url!r}: unsupported link scheme {parts.scheme!r}")
 
 

@@ -22,6 +22,7 @@ class DeviceKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DEVICE_KIND_LIGHTING: _ClassVar[DeviceKind]
     DEVICE_KIND_PAYMENT_SCANNER: _ClassVar[DeviceKind]
     DEVICE_KIND_PRINTER: _ClassVar[DeviceKind]
+    DEVICE_KIND_MRZ_READER: _ClassVar[DeviceKind]
 
 class AdminState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -56,6 +57,7 @@ DEVICE_KIND_KIOSK: DeviceKind
 DEVICE_KIND_LIGHTING: DeviceKind
 DEVICE_KIND_PAYMENT_SCANNER: DeviceKind
 DEVICE_KIND_PRINTER: DeviceKind
+DEVICE_KIND_MRZ_READER: DeviceKind
 ADMIN_STATE_UNSPECIFIED: AdminState
 ADMIN_STATE_ENABLED: AdminState
 ADMIN_STATE_DISABLED: AdminState

@@ -44,6 +44,18 @@ def encode_tlv(tag: int, value: bytes) -> bytes:
     return _tag_bytes(tag) + encode_length(len(value)) + value
 
 
+def object_size(prefix: bytes) -> int | NeedData:
+    """The whole size of the TLV object ``prefix`` starts with, once its header is complete.
+
+    A reader takes the first bytes of a file and learns how much more to read.
+    """
+    header = _read_header(prefix, 0)
+    if isinstance(header, NeedData):
+        return header
+    _, length, value_offset = header
+    return value_offset + length
+
+
 def _read_header(data: bytes, offset: int) -> tuple[int, int, int] | NeedData:
     """(tag, length, value offset) of the object at ``offset``, or NEED_DATA when the header is cut short."""
     pos = offset
