@@ -146,11 +146,12 @@ class OperationParser:
             return OpReqDevlist()
         if len(self._buf.data) < OP_HEADER_SIZE + BUSID_SIZE:
             return NEED_DATA
-        raw = self._buf.take(OP_HEADER_SIZE + BUSID_SIZE)[OP_HEADER_SIZE:]
+        raw = bytes(self._buf.data[OP_HEADER_SIZE : OP_HEADER_SIZE + BUSID_SIZE])
         try:
             busid = decode_fixed_string("busid", raw)
         except RemoteProtocolError as err:
             raise self._buf.fail(f"OP_REQ_IMPORT: {err}") from None
+        self._buf.take(OP_HEADER_SIZE + BUSID_SIZE)
         return OpReqImport(busid=busid)
 
     def _parse_reply(self, code: int, status: int) -> OpMessage | NeedData:
@@ -160,11 +161,13 @@ class OperationParser:
                 return OpRepImport(status=status)
             if len(self._buf.data) < OP_HEADER_SIZE + DEVICE_BLOCK_SIZE:
                 return NEED_DATA
-            raw = self._buf.take(OP_HEADER_SIZE + DEVICE_BLOCK_SIZE)[OP_HEADER_SIZE:]
+            raw = bytes(self._buf.data[OP_HEADER_SIZE : OP_HEADER_SIZE + DEVICE_BLOCK_SIZE])
             try:
-                return OpRepImport(status=status, device=DeviceInfo.parse(raw))
+                device = DeviceInfo.parse(raw)
             except RemoteProtocolError as err:
                 raise self._buf.fail(f"OP_REP_IMPORT: {err}") from None
+            self._buf.take(OP_HEADER_SIZE + DEVICE_BLOCK_SIZE)
+            return OpRepImport(status=status, device=device)
         if code == OpCode.REP_DEVLIST:
             if status != OpStatus.OK:
                 raise self._buf.fail(f"expected status 0 in OP_REP_DEVLIST, got {status}")
