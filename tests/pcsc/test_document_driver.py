@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
 from support.pcscd import READERS, VPCD_PORTS, Pcscd
@@ -21,6 +21,7 @@ from hallgw_daemon.transports import LinkOpenError, PcscReader, open_transport, 
 from hallgw_protocols.icao9303 import LdsFile, parse_mrz
 from hallgw_simulators.epassport_chip import EpassportChip
 from hallgw_simulators.passport_deck import FACE_JP2, build_passport_deck, face_image, make_document
+from hallgw_simulators.passport_pki import passport_pki
 from hallgw_simulators.vpcd_card import VpcdCard
 
 pytestmark = pytest.mark.timeout(60)
@@ -93,7 +94,6 @@ async def test_td3_read_verifies_every_hash(driver: DocumentReaderDriver, insert
     assert result.hashes_ok
     assert dict(result.data_groups) == {1: HashCheck.MATCH, 2: HashCheck.MATCH}
     assert result.face is not None and result.face.jpeg.startswith(b"\xff\xd8")
-    assert result.signature in (SignatureStatus.NOT_VERIFIED, SignatureStatus.VERIFIED)
     assert "READING_CHIP" in [s for s, _ in events]
     assert doc.mrz.document_number not in repr(result)
 
@@ -167,3 +167,35 @@ async def test_td1_card(driver: DocumentReaderDriver, insert: Insert) -> None:
 def test_errors_are_gateway_errors() -> None:
     for cls in (BacDeniedError, ChipReadFailedError, DocumentRemovedError, NoDocumentError):
         assert issubclass(cls, GatewayError)
+
+
+@pytest.fixture
+def trusted() -> Iterator[None]:
+    DocumentReaderDriver.cscas = (passport_pki().csca.certificate,)
+    yield
+    DocumentReaderDriver.cscas = ()
+
+
+@pytest.mark.usefixtures("trusted")
+async def test_signature_verified_with_the_csca(driver: DocumentReaderDriver, insert: Insert) -> None:
+    await insert(EpassportChip(DECK["td3-uto-1"]))
+    result, _ = await read(driver, "td3-uto-1")
+    assert result.signature is SignatureStatus.VERIFIED, result.signature_message
+
+
+@pytest.mark.usefixtures("trusted")
+async def test_bad_signature_is_invalid(driver: DocumentReaderDriver, insert: Insert) -> None:
+    base = DECK["td3-uto-1"]
+    doc = make_document("bad-sig", base.mrz, bad_signature=True)
+    await insert(EpassportChip(doc))
+    loop = asyncio.get_running_loop()
+    result = await driver.read_document(doc.mrz, wait_until=loop.time() + 3, progress=lambda s, m: None)
+    assert result.signature is SignatureStatus.INVALID
+    assert result.hashes_ok  # the hashes are right: only the signature is wrong
+
+
+async def test_without_cscas_the_signature_is_not_verified(driver: DocumentReaderDriver, insert: Insert) -> None:
+    await insert(EpassportChip(DECK["td3-uto-1"]))
+    result, _ = await read(driver, "td3-uto-1")
+    assert result.signature is SignatureStatus.NOT_VERIFIED
+    assert "not verified" in result.signature_message

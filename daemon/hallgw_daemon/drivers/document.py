@@ -41,6 +41,7 @@ from typing import ClassVar, Final
 
 import cv2
 import numpy as np
+from cryptography import x509
 
 from hallgw_daemon.core.errors import (
     BacDeniedError,
@@ -53,6 +54,7 @@ from hallgw_daemon.core.errors import (
 )
 from hallgw_daemon.core.model import DeviceKind
 from hallgw_daemon.drivers.base import Direction, Driver, DriverContext, TraceRecord, reader_of, register_driver
+from hallgw_daemon.drivers.passive_auth import SignatureStatus, verify_sod_bytes
 from hallgw_daemon.logging import get_logger
 from hallgw_daemon.transports import CardChannel, CardIoError, CardRemovedError, LinkClosedError, PcscReader, Transport
 from hallgw_protocols import NEED_DATA, RemoteProtocolError
@@ -76,6 +78,7 @@ from hallgw_protocols.icao9303 import (
     parse_dg1,
     parse_dg2,
     parse_ef_com,
+    parse_sod,
     read_binary,
     select_application,
     select_file,
@@ -100,12 +103,6 @@ class HashCheck(enum.Enum):
     MATCH = "match"
     MISMATCH = "mismatch"
     NOT_LISTED = "not_listed"
-
-
-class SignatureStatus(enum.Enum):
-    VERIFIED = "verified"
-    NOT_VERIFIED = "not_verified"
-    INVALID = "invalid"
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True, repr=False)
@@ -147,14 +144,6 @@ class DocumentRead:
 class _ChipFiles:
     com: EfCom
     files: Mapping[LdsFile, bytes]
-
-
-SignatureVerifier = Callable[[bytes, dt.datetime], tuple[SignatureStatus, str]]
-"""Checks EF.SOD's signature: (status, plain message). Installed by the application."""
-
-
-def _unconfigured(_sod: bytes, _at: dt.datetime) -> tuple[SignatureStatus, str]:
-    return SignatureStatus.NOT_VERIFIED, "not verified: no country signing certificates are configured"
 
 
 class _Session:
@@ -279,7 +268,8 @@ class DocumentReaderDriver(Driver):
     """A PC/SC reader for ICAO 9303 chips (see the module docstring)."""
 
     kind: ClassVar[DeviceKind] = DeviceKind.DOCUMENT_READER
-    verify_signature: ClassVar[SignatureVerifier] = staticmethod(_unconfigured)
+    cscas: ClassVar[tuple[x509.Certificate, ...]] = ()
+    """Country signing certificates for passive authentication (``[documents]`` in the config)."""
 
     def __init__(self, ctx: DriverContext) -> None:
         super().__init__(ctx)
@@ -353,8 +343,6 @@ class DocumentReaderDriver(Driver):
 
     def _check(self, mrz: Mrz, chip: _ChipFiles) -> DocumentRead:
         """Everything after the session: compare, hash, verify, convert (CPU only)."""
-        from hallgw_protocols.icao9303 import parse_sod  # noqa: PLC0415 - kept beside its single use
-
         device_id = self.ctx.device_id
         files = chip.files
         try:
@@ -374,15 +362,15 @@ class DocumentReaderDriver(Driver):
             face = face_to_jpeg(images[0]) if images else None
             if face is None:
                 log.warning("face image could not be decoded", device_id=device_id)
-        status, message = type(self).verify_signature(files[LdsFile.SOD], dt.datetime.now(dt.UTC))
+        signature = verify_sod_bytes(files[LdsFile.SOD], type(self).cscas, at=dt.datetime.now(dt.UTC))
         return DocumentRead(
             mrz=mrz,
             chip_mrz=chip_mrz,
             chip_mrz_matches=chip_mrz is not None and chip_mrz.lines == mrz.lines,
             face=face,
             data_groups=check_hashes(lso, files),
-            signature=status,
-            signature_message=message,
+            signature=signature.status,
+            signature_message=signature.message,
             present=tuple(n for f in chip.com.data_groups if (n := f.dg_number) is not None),
             lds_version=chip.com.lds_version,
         )
