@@ -181,6 +181,7 @@ def test_any_grey_image_scores_without_raising(height: int, width: int, low: int
     for part in (quality.foreground, quality.contrast, quality.coherence, quality.moisture):
         assert 0.0 <= part.value <= 1.0 and np.isfinite(part.raw)
     assert len(quality.guidance) == len(set(quality.guidance)) <= 3
+    assert is_acceptable(quality) or quality.guidance  # a refused capture always says what to do
 
 
 @pytest.mark.parametrize(
@@ -217,6 +218,14 @@ def test_guidance_falls_back_to_try_again_for_a_poor_capture_with_no_cause() -> 
     poor = dataclasses.replace(clean, overall=20)
     assert guidance(poor) == (Hint.LIFT_AND_RETRY,)
     assert guidance(clean) == ()
+    # A washed-out print in mid grey: placed well, neither dry nor wet, the flow intact, the ridges weak.
+    washed = np.clip(140 + (rendered(*PRINTS[0], "clean").astype(np.float64) - 150) / 5, 0, 255).astype(np.uint8)
+    quality = score(washed)
+    assert quality.overall < DEFAULT_MINIMUM and quality.contrast.value < 0.2
+    assert quality.guidance == (Hint.LIFT_AND_RETRY,)
+    # Whatever is refused at the default minimum comes with something to do.
+    for grey in (60, 100, 140, 180):
+        assert score(np.clip(washed.astype(np.int16) - 140 + grey, 0, 255).astype(np.uint8)).guidance
 
 
 def test_quality_holds_figures_only() -> None:

@@ -97,8 +97,11 @@ class Thresholds:
     """Grey-level spread of the finger under which, with a light mean, the press is too light."""
     still_coherence: float = 0.70
     """Mean coherence under which the finger moved, when the mean grey lies between ``wet_mean`` and ``faint_mean``."""
-    retry_overall: int = 40
-    """Overall score under which, with no other hint, the applicant should simply try again."""
+    retry_overall: int = DEFAULT_MINIMUM
+    """Overall score under which, with no other hint, the applicant should simply try again.
+
+    The default minimum of :func:`is_acceptable`: a capture refused at that minimum always has a hint.
+    """
 
 
 THRESHOLDS: Final = Thresholds()
