@@ -270,11 +270,11 @@ async def test_bulk_echo_and_pending_in(server: UsbIpServer) -> None:
         await client.send(write)
         replies = {r.seqnum: r for r in [await client.receive(), await client.receive()]}
         assert replies[write.seqnum] == RetSubmit(seqnum=write.seqnum, actual_length=12)
-        assert replies[read.seqnum].data == packet and replies[read.seqnum].status == 0
+        assert replies[read.seqnum] == RetSubmit(seqnum=read.seqnum, actual_length=12, data=packet)
 
         big = bytes(i % 251 for i in range(36_864))
         await client.send(client.bulk(0x01, data=big))
-        assert (await client.receive()).actual_length == len(big)
+        assert await client.receive() == RetSubmit(seqnum=client.seqnum, actual_length=len(big))
         got = b""
         while len(got) < len(big):
             cmd = client.bulk(0x81, length=64)
