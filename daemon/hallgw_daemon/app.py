@@ -15,7 +15,10 @@ from hallgw_daemon.api.server import ApiServer
 from hallgw_daemon.config import Config, ConfigError, load_config
 from hallgw_daemon.core.bus import EventBus
 from hallgw_daemon.core.events import StateChanged
+from hallgw_daemon.drivers.document import DocumentReaderDriver
 from hallgw_daemon.drivers.idcard import IdCardReaderDriver, load_photo_decoder
+from hallgw_daemon.drivers.mrz import MrzReaderDriver
+from hallgw_daemon.drivers.passive_auth import load_csca_certificates
 from hallgw_daemon.logging import configure_logging, get_logger
 from hallgw_daemon.notify import Notifier
 from hallgw_daemon.supervisor import DeviceRegistry
@@ -26,13 +29,20 @@ log = get_logger("hallgw_daemon")
 DEFAULT_CONFIG = Path("/etc/hallgw/hallgw.toml")
 
 
+def configure_drivers(config: Config) -> None:
+    """Give the drivers what the config and the installed plugins say; ConfigError for unusable files."""
+    # The WLT photo decoder is a licensed vendor library, installed (or not) as a plugin.
+    IdCardReaderDriver.photo_decoder = load_photo_decoder()
+    DocumentReaderDriver.cscas = load_csca_certificates(Path(p) for p in config.documents.csca_certificates)
+    MrzReaderDriver.freshness = config.documents.mrz_freshness
+
+
 class Gateway:
     """The daemon: registry, supervision, the API and telemetry, started and stopped together."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        # The WLT photo decoder is a licensed vendor library, installed (or not) as a plugin.
-        IdCardReaderDriver.photo_decoder = load_photo_decoder()
+        configure_drivers(config)
         self.bus = EventBus()
         self.registry = DeviceRegistry(config, self.bus)
         self.api = ApiServer(self.registry, config.api)
@@ -124,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         config = load_config(args.config)
+        configure_drivers(config)
     except ConfigError as err:
         print(f"hallgwd: configuration error:\n{err}", file=sys.stderr)
         return 2

@@ -7,12 +7,14 @@ from typing import Final
 
 from google.protobuf import duration_pb2, timestamp_pb2
 
-from hallgw_api.v1 import device_pb2, device_service_pb2, idcard_pb2
+from hallgw_api.v1 import device_pb2, device_service_pb2, document_pb2, idcard_pb2
 from hallgw_daemon.core.errors import InvalidRequestError
 from hallgw_daemon.core.events import Event, Finished, LinkFault, Progress, StateChanged
 from hallgw_daemon.core.model import Action, AdminState, DeviceKind, DeviceSnapshot, OperState
 from hallgw_daemon.drivers.base import Direction, TraceRecord
+from hallgw_daemon.drivers.document import DocumentRead, HashCheck, SignatureStatus
 from hallgw_daemon.drivers.idcard import CardResult
+from hallgw_protocols.icao9303 import ImageFormat, Mrz, MrzFormat
 from hallgw_protocols.idcard_sam import (
     LONG_TERM,
     NATION,
@@ -224,4 +226,72 @@ def identity_card(result: CardResult) -> idcard_pb2.IdentityCard:
             fpr.card_version, fpr.authority_code = c.card_version, c.authority_code
         else:
             fpr.renewal_count, fpr.previous_card_link = c.renewal_count, c.previous_card_link
+    return msg
+
+
+MRZ_FORMAT_TO_PB: Final = {
+    MrzFormat.TD1: document_pb2.MRZ_FORMAT_TD1,
+    MrzFormat.TD2: document_pb2.MRZ_FORMAT_TD2,
+    MrzFormat.TD3: document_pb2.MRZ_FORMAT_TD3,
+}
+CHIP_IMAGE_TO_PB: Final = {
+    ImageFormat.JPEG: document_pb2.CHIP_IMAGE_FORMAT_JPEG,
+    ImageFormat.JP2: document_pb2.CHIP_IMAGE_FORMAT_JPEG2000,
+    ImageFormat.J2K: document_pb2.CHIP_IMAGE_FORMAT_JPEG2000,
+}
+HASH_TO_PB: Final = {
+    HashCheck.MATCH: document_pb2.HASH_CHECK_MATCH,
+    HashCheck.MISMATCH: document_pb2.HASH_CHECK_MISMATCH,
+    HashCheck.NOT_LISTED: document_pb2.HASH_CHECK_NOT_LISTED,
+}
+SIGNATURE_TO_PB: Final = {
+    SignatureStatus.VERIFIED: document_pb2.SIGNATURE_STATUS_VERIFIED,
+    SignatureStatus.NOT_VERIFIED: document_pb2.SIGNATURE_STATUS_NOT_VERIFIED,
+    SignatureStatus.INVALID: document_pb2.SIGNATURE_STATUS_INVALID,
+}
+
+
+def mrz_fields(mrz: Mrz) -> document_pb2.MrzFields:
+    return document_pb2.MrzFields(
+        format=MRZ_FORMAT_TO_PB[mrz.format],
+        document_code=mrz.document_code,
+        issuing_state=mrz.issuing_state,
+        document_number=mrz.document_number,
+        primary_identifier=mrz.primary_identifier,
+        secondary_identifier=mrz.secondary_identifier,
+        nationality=mrz.nationality,
+        date_of_birth=mrz.birth_date,
+        sex=mrz.sex.value,
+        date_of_expiry=mrz.expiry_date,
+        optional_data=mrz.optional_data,
+        optional_data_2=mrz.optional_data_2,
+        lines=list(mrz.lines),
+    )
+
+
+def travel_document(read: DocumentRead, *, from_reader: bool, include_face: bool) -> document_pb2.TravelDocument:
+    msg = document_pb2.TravelDocument(
+        mrz=mrz_fields(read.mrz),
+        mrz_source=document_pb2.MRZ_SOURCE_MRZ_READER if from_reader else document_pb2.MRZ_SOURCE_REQUEST,
+        chip_mrz_matches=read.chip_mrz_matches,
+        passive_authentication=document_pb2.PassiveAuthentication(
+            hashes_ok=read.hashes_ok,
+            data_groups=[document_pb2.DataGroupCheck(number=n, hash=HASH_TO_PB[c]) for n, c in read.data_groups],
+            signature=SIGNATURE_TO_PB[read.signature],
+            signature_message=read.signature_message,
+        ),
+        data_groups_present=list(read.present),
+        lds_version=read.lds_version,
+    )
+    if read.chip_mrz is not None:
+        msg.chip_mrz.CopyFrom(mrz_fields(read.chip_mrz))
+    if include_face and read.face is not None:
+        msg.face.CopyFrom(
+            document_pb2.FaceImage(
+                jpeg=read.face.jpeg,
+                width=read.face.width,
+                height=read.face.height,
+                chip_format=CHIP_IMAGE_TO_PB[read.face.chip_format],
+            )
+        )
     return msg

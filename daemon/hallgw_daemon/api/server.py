@@ -9,10 +9,17 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined]
 from grpc_reflection.v1alpha import reflection
 
-from hallgw_api.v1 import device_service_pb2, device_service_pb2_grpc, idcard_pb2, idcard_pb2_grpc
+from hallgw_api.v1 import (
+    device_service_pb2,
+    device_service_pb2_grpc,
+    document_pb2,
+    document_pb2_grpc,
+    idcard_pb2,
+    idcard_pb2_grpc,
+)
 from hallgw_daemon.api.auth import Authorizer
 from hallgw_daemon.api.interceptors import instrument
-from hallgw_daemon.api.services import DeviceService, IdCardService
+from hallgw_daemon.api.services import DeviceService, DocumentService, IdCardService
 from hallgw_daemon.config import ApiSection, TlsSection
 from hallgw_daemon.core.model import DeviceKind, OperState
 from hallgw_daemon.supervisor import DeviceRegistry
@@ -20,8 +27,9 @@ from hallgw_daemon.supervisor import DeviceRegistry
 SERVICE_NAMES = (
     device_service_pb2.DESCRIPTOR.services_by_name["DeviceService"].full_name,
     idcard_pb2.DESCRIPTOR.services_by_name["IdCardService"].full_name,
+    document_pb2.DESCRIPTOR.services_by_name["DocumentService"].full_name,
 )
-KIND_SERVICE = {DeviceKind.IDCARD_READER: SERVICE_NAMES[1]}
+KIND_SERVICE = {DeviceKind.IDCARD_READER: SERVICE_NAMES[1], DeviceKind.DOCUMENT_READER: SERVICE_NAMES[2]}
 
 
 def server_credentials(tls: TlsSection) -> grpc.ServerCredentials:
@@ -47,6 +55,10 @@ class ApiServer:
         )
         idcard_pb2_grpc.add_IdCardServiceServicer_to_server(
             instrument(IdCardService(registry), idcard_pb2.DESCRIPTOR.services_by_name["IdCardService"], auth),
+            self.server,
+        )
+        document_pb2_grpc.add_DocumentServiceServicer_to_server(
+            instrument(DocumentService(registry), document_pb2.DESCRIPTOR.services_by_name["DocumentService"], auth),
             self.server,
         )
         self.health = health_aio.HealthServicer()

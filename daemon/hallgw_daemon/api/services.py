@@ -1,4 +1,4 @@
-"""The servicers of ``hallgw.v1``: DeviceService and IdCardService."""
+"""The servicers of ``hallgw.v1``: DeviceService, IdCardService and DocumentService."""
 
 from __future__ import annotations
 
@@ -6,18 +6,33 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Final
 
-from hallgw_api.v1 import device_pb2, device_service_pb2, device_service_pb2_grpc, idcard_pb2, idcard_pb2_grpc
+from hallgw_api.v1 import (
+    device_pb2,
+    device_service_pb2,
+    device_service_pb2_grpc,
+    document_pb2,
+    document_pb2_grpc,
+    idcard_pb2,
+    idcard_pb2_grpc,
+)
 from hallgw_daemon.api import convert
 from hallgw_daemon.api.interceptors import Ctx
-from hallgw_daemon.core.errors import InvalidRequestError
+from hallgw_daemon.core.errors import InternalError, InvalidRequestError, MrzInvalidError
 from hallgw_daemon.core.events import Event, StateChanged
 from hallgw_daemon.core.model import AdminState, DeviceKind, DeviceSnapshot
 from hallgw_daemon.drivers.base import TraceRecord
+from hallgw_daemon.drivers.document import DocumentRead, DocumentReaderDriver
 from hallgw_daemon.drivers.idcard import CardResult, IdCardReaderDriver
+from hallgw_daemon.drivers.mrz import MrzReaderDriver
 from hallgw_daemon.supervisor import DeviceRegistry, ManagedDevice
+from hallgw_protocols import RemoteProtocolError
+from hallgw_protocols.icao9303 import Mrz, parse_mrz
 
 DEFAULT_CARD_WAIT: Final = 10.0
 """Card wait when the call has neither card_wait nor a deadline."""
+DEFAULT_DOCUMENT_WAIT: Final = 20.0
+"""Document wait when the call has neither document_wait nor a deadline."""
+MAX_MRZ_TEXT: Final = 200
 DEADLINE_MARGIN: Final = 0.25
 """Answer this long before the caller's deadline, so the caller gets our reason, not its own timeout."""
 LAST_LOOK: Final = 0.1
@@ -43,6 +58,20 @@ def resolve(
         )
         return registry.at_station(ref.station.station_id, kind)
     raise InvalidRequestError("device must be set: a device_id or a station")
+
+
+def call_deadline(context: Ctx) -> float | None:
+    """The loop time to answer by: the caller's deadline less a margin, or None without one."""
+    remaining = context.time_remaining()
+    if remaining is None:
+        return None
+    return asyncio.get_running_loop().time() + remaining - DEADLINE_MARGIN
+
+
+def wait_until(wait: float, deadline: float | None) -> float:
+    """When a wait for the applicant ends: ``wait`` from now, and early enough to answer before the deadline."""
+    now = asyncio.get_running_loop().time()
+    return min(now + wait, deadline - LAST_LOOK if deadline is not None else float("inf"))
 
 
 def check_request_id(request_id: str) -> None:
@@ -166,10 +195,7 @@ class IdCardService(idcard_pb2_grpc.IdCardServiceServicer):  # type: ignore[misc
         dev = resolve(self.registry, request.device, default_kind=DeviceKind.IDCARD_READER)
         if dev.kind is not DeviceKind.IDCARD_READER:
             raise InvalidRequestError(f"device {dev.id} is a {dev.kind.value}, not an ID card reader")
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        remaining = context.time_remaining()
-        deadline = now + remaining - DEADLINE_MARGIN if remaining is not None else None
+        deadline = call_deadline(context)
         if request.HasField("card_wait"):
             wait = request.card_wait.ToTimedelta().total_seconds()
             if wait < 0:
@@ -177,13 +203,80 @@ class IdCardService(idcard_pb2_grpc.IdCardServiceServicer):  # type: ignore[misc
         else:
             wait = DEFAULT_CARD_WAIT if deadline is None else float("inf")
         # The last look for a card must end before the deadline, so the caller hears NO_CARD.
-        wait_until = min(now + wait, deadline - LAST_LOOK if deadline is not None else float("inf"))
+        until = wait_until(wait, deadline)
         progress = dev.progress(request.request_id)
 
         async def read(driver: IdCardReaderDriver) -> CardResult:
-            return await driver.read_card(wait_until=wait_until, progress=progress)
+            return await driver.read_card(wait_until=until, progress=progress)
 
         result = await dev.run_command(
             "ReadIdCard", read, IdCardReaderDriver, request_id=request.request_id, deadline=deadline
         )
         return idcard_pb2.ReadIdCardResponse(card=convert.identity_card(result), device_id=dev.id)
+
+
+def request_mrz(text: str) -> Mrz:
+    """The MRZ a caller passed, parsed and checked."""
+    if len(text) > MAX_MRZ_TEXT:
+        raise InvalidRequestError(f"mrz must be at most {MAX_MRZ_TEXT} characters (2 or 3 MRZ lines)")
+    try:
+        return parse_mrz(text)
+    except RemoteProtocolError as err:  # the messages name checks and shapes, never the values
+        raise MrzInvalidError(f"the MRZ in the request is not valid: {err}") from err
+
+
+class DocumentService(document_pb2_grpc.DocumentServiceServicer):  # type: ignore[misc]  # generated base is untyped
+    """Reads travel documents: MRZ from the request or the station's MRZ reader, then the chip."""
+
+    def __init__(self, registry: DeviceRegistry) -> None:
+        self.registry = registry
+
+    def _mrz_reader(self, dev: ManagedDevice) -> ManagedDevice:
+        if dev.station is None:
+            raise InvalidRequestError(f"device {dev.id} has no station, so no MRZ reader: pass the MRZ in the request")
+        found = [d for d in self.registry.list() if d.station == dev.station and d.kind is DeviceKind.MRZ_READER]
+        if not found:
+            raise InvalidRequestError(f"station {dev.station} has no MRZ reader: pass the MRZ in the request")
+        return found[0]
+
+    async def ReadTravelDocument(
+        self, request: document_pb2.ReadTravelDocumentRequest, context: Ctx
+    ) -> document_pb2.ReadTravelDocumentResponse:
+        check_request_id(request.request_id)
+        dev = resolve(self.registry, request.device, default_kind=DeviceKind.DOCUMENT_READER)
+        if dev.kind is not DeviceKind.DOCUMENT_READER:
+            raise InvalidRequestError(f"device {dev.id} is a {dev.kind.value}, not a document reader")
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        deadline = call_deadline(context)
+        if request.HasField("document_wait"):
+            wait = request.document_wait.ToTimedelta().total_seconds()
+            if wait < 0:
+                raise InvalidRequestError("document_wait must not be negative")
+        else:
+            wait = DEFAULT_DOCUMENT_WAIT if deadline is None else float("inf")
+        until = wait_until(wait, deadline)
+        given = request_mrz(request.mrz) if request.mrz.strip() else None
+        scanner = self._mrz_reader(dev) if given is None else None
+        progress = dev.progress(request.request_id)
+
+        async def read(driver: DocumentReaderDriver) -> DocumentRead:
+            mrz = given
+            if scanner is not None:
+                scanner.check_usable()
+                mrz_driver = scanner.driver
+                if not isinstance(mrz_driver, MrzReaderDriver):
+                    raise InternalError(f"device {scanner.id} has no MRZ reader driver")
+                mrz = await mrz_driver.take_scan(
+                    since=started - MrzReaderDriver.freshness, until=until, progress=progress
+                )
+            assert mrz is not None  # noqa: S101 - given, or scanned above
+            return await driver.read_document(mrz, wait_until=until, progress=progress)
+
+        result = await dev.run_command(
+            "ReadTravelDocument", read, DocumentReaderDriver, request_id=request.request_id, deadline=deadline
+        )
+        return document_pb2.ReadTravelDocumentResponse(
+            document=convert.travel_document(result, from_reader=given is None, include_face=not request.skip_face),
+            device_id=dev.id,
+        )

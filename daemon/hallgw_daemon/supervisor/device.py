@@ -200,16 +200,8 @@ class ManagedDevice:
 
         return emit
 
-    async def run_command(
-        self,
-        operation: str,
-        fn: Callable[[D], Awaitable[T]],
-        driver_type: type[D],
-        *,
-        request_id: str,
-        deadline: float | None,
-    ) -> T:
-        """Run a business operation on this device's lane, with all the checks and records."""
+    def check_usable(self) -> None:
+        """Raise what a business call on this device would fail with now: disabled, offline or faulty."""
         if self.admin_state is not AdminState.ENABLED:
             why = f" ({self.admin_reason})" if self.admin_reason else ""
             raise DeviceDisabledError(
@@ -222,6 +214,18 @@ class ManagedDevice:
             raise DeviceOfflineError(
                 f"device {self.id} is {self.oper_state.value}{detail}; check its cable and power", device_id=self.id
             )
+
+    async def run_command(
+        self,
+        operation: str,
+        fn: Callable[[D], Awaitable[T]],
+        driver_type: type[D],
+        *,
+        request_id: str,
+        deadline: float | None,
+    ) -> T:
+        """Run a business operation on this device's lane, with all the checks and records."""
+        self.check_usable()
         driver = self.driver
         if not isinstance(driver, driver_type):
             raise InternalError(f"device {self.id} has no {driver_type.__name__}")
