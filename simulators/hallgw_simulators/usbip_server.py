@@ -430,7 +430,7 @@ class UsbIpServer:
         self._exports: dict[str, _Export] = {}
         self._next_devnum = 2
         self._server: asyncio.Server | None = None
-        self._connections: set[asyncio.Task[None]] = set()
+        self._connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
 
     @property
     def port(self) -> int:
@@ -447,10 +447,14 @@ class UsbIpServer:
         for export in self._exports.values():
             if export.session is not None:
                 export.session.close()
-        for task in list(self._connections):
-            task.cancel()
+        # Closing each socket ends its handler (its read sees EOF). Cancelling a
+        # handler instead makes asyncio's stream callback log the cancellation.
+        for writer in list(self._connections.values()):
+            writer.close()
         if self._connections:
-            await asyncio.gather(*self._connections, return_exceptions=True)
+            _, stuck = await asyncio.wait(list(self._connections), timeout=2.0)
+            for task in stuck:
+                task.cancel()
         if self._server is not None:
             await self._server.wait_closed()
             self._server = None
@@ -499,7 +503,7 @@ class UsbIpServer:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         if task is not None:
-            self._connections.add(task)
+            self._connections[task] = writer
         sock = writer.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -509,7 +513,7 @@ class UsbIpServer:
             pass
         finally:
             if task is not None:
-                self._connections.discard(task)
+                self._connections.pop(task, None)
             writer.close()
             with contextlib.suppress(ConnectionError, asyncio.CancelledError):
                 await writer.wait_closed()
