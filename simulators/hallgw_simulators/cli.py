@@ -81,6 +81,13 @@ def _parser() -> argparse.ArgumentParser:
     insert.add_argument("card")
     remove = ops.add_parser("remove", help="take the card off a reader")
     remove.add_argument("device")
+    ops.add_parser("documents", help="the passport deck's document ids and layouts")
+    place = ops.add_parser(
+        "place", help="present a document at a station: its MRZ through the MRZ reader, its chip on the reader"
+    )
+    place.add_argument("station")
+    place.add_argument("document")
+    place.add_argument("options", nargs="*", help="tampered-dg1, tampered-dg2, bad-signature")
     fault = ops.add_parser("fault", help="apply a fault, e.g. `fault idr-01 corrupt 2`")
     fault.add_argument("device")
     fault.add_argument("fault")
@@ -164,6 +171,8 @@ def _ctl(args: argparse.Namespace) -> int:
         request["device"] = args.device
     if args.op == "insert":
         request["card"] = args.card
+    if args.op == "place":
+        request.update(station=args.station, document=args.document, options=list(args.options))
     if args.op == "fault":
         request["fault"] = args.fault
         request["args"] = list(args.args)

@@ -164,3 +164,7 @@ class ControlClient:
     async def fault(self, device: str, fault: str, *args: str | int | bool) -> dict[str, Any]:
         """Apply a fault, e.g. ``fault("idr-01", "corrupt", 2)``."""
         return await self.request("fault", device=device, fault=fault, args=list(args))
+
+    async def place(self, station: str, document: str, *options: str) -> dict[str, Any]:
+        """Present a passport-deck document at a station (MRZ reader scan and chip on the reader)."""
+        return await self.request("place", station=station, document=document, options=list(options))

@@ -2,7 +2,7 @@
 
 The daemon validates its config strictly (unknown keys fail), so this module
 writes exactly the documented schema: ``[gateway]``, ``[api]``, ``[logging]``,
-``[supervision]``, ``[[stations]]`` and ``[[devices]]``. The simulators never
+``[supervision]``, ``[documents]``, ``[[stations]]`` and ``[[devices]]``. The simulators never
 import the daemon, so the schema is restated here and pinned by a test.
 """
 
@@ -30,7 +30,11 @@ SUPERVISION: Final[Mapping[str, float | int]] = {
 """Supervision defaults for a simulated hall: fast probing and reconnects, so
 faults show up in tests within a second or two."""
 
-_KIND_NAMES: Final = {"idcard_reader": "ID card reader"}
+_KIND_NAMES: Final = {
+    "idcard_reader": "ID card reader",
+    "mrz_reader": "MRZ reader",
+    "document_reader": "document chip reader",
+}
 
 
 def toml_string(value: str) -> str:
@@ -65,8 +69,12 @@ def render_daemon_config(
     api_listen: str = "127.0.0.1:50051",
     log_level: str = "info",
     log_format: str = "auto",
+    csca: Path | None = None,
 ) -> str:
-    """The daemon's TOML config; ``links`` maps each device id to its link URL."""
+    """The daemon's TOML config; ``links`` maps each device id to its link URL.
+
+    ``csca``: a country signing certificate file for passive authentication (``[documents]``).
+    """
     if log_level not in LOG_LEVELS:
         raise ValueError(f"log level must be one of {LOG_LEVELS}")
     if log_format not in LOG_FORMATS:
@@ -83,6 +91,8 @@ def render_daemon_config(
     lines += _table("[api]", [("listen", api_listen)])
     lines += _table("[logging]", [("level", log_level), ("format", log_format)])
     lines += _table("[supervision]", list(SUPERVISION.items()))
+    if csca is not None:
+        lines += ["[documents]", f"csca_certificates = [{toml_string(str(csca.resolve()))}]", ""]
     for station in scenario.stations:
         lines += _table("[[stations]]", [("id", station.id), ("kind", station.kind), ("name", station.name)])
     for device in scenario.devices:

@@ -17,10 +17,17 @@ from typing import Any, Final, Self
 from hallgw_simulators.control import ControlServer
 from hallgw_simulators.daemon_config import render_daemon_config
 from hallgw_simulators.deck import Deck, build_deck
+from hallgw_simulators.document_reader_device import DocumentReaderDevice
 from hallgw_simulators.faults import FaultArg, FaultError
 from hallgw_simulators.idcard_device import IdCardReaderDevice
 from hallgw_simulators.links import Endpoint, PtyEndpoint, TcpEndpoint
+from hallgw_simulators.mrz_reader_device import DEFAULT_BAUD as MRZ_DEFAULT_BAUD
+from hallgw_simulators.mrz_reader_device import MrzReaderDevice
+from hallgw_simulators.passport_deck import PassportDeck, build_passport_deck
+from hallgw_simulators.passport_pki import write_csca_pem
 from hallgw_simulators.scenario import DeviceSpec, Scenario
+
+SimDevice = IdCardReaderDevice | MrzReaderDevice | DocumentReaderDevice
 
 _FIELDS: dict[str, frozenset[str]] = {
     "list": frozenset({"op"}),
@@ -28,6 +35,8 @@ _FIELDS: dict[str, frozenset[str]] = {
     "insert": frozenset({"op", "device", "card"}),
     "remove": frozenset({"op", "device"}),
     "fault": frozenset({"op", "device", "fault", "args"}),
+    "documents": frozenset({"op"}),
+    "place": frozenset({"op", "station", "document", "options"}),
 }
 """Ops and the fields each request may carry: an unknown field is an error, not ignored."""
 
@@ -50,17 +59,47 @@ class VirtualHall:
         self.state_dir = state_dir.resolve()
         self.seed = scenario.hall.seed if seed is None else seed
         self.deck: Deck = build_deck(self.seed)
-        self.devices: dict[str, IdCardReaderDevice] = {spec.id: self._device(spec, baud) for spec in scenario.devices}
+        self.passports: PassportDeck = build_passport_deck()
+        self.devices: dict[str, SimDevice] = {spec.id: self._device(spec, baud) for spec in scenario.devices}
         port = scenario.hall.control_port if control_port is None else control_port
         self.control = ControlServer(self.handle, host=control_host, port=port)
-        self._started: list[IdCardReaderDevice] = []
+        self._started: list[SimDevice] = []
 
-    def _device(self, spec: DeviceSpec, baud_override: int | None) -> IdCardReaderDevice:
+    @property
+    def csca_path(self) -> Path | None:
+        """Where the test CSCA certificate is written, for the daemon's passive authentication."""
+        if not any(isinstance(d, DocumentReaderDevice) for d in self.devices.values()):
+            return None
+        return self.state_dir / "csca" / "uto-csca.pem"
+
+    def _device(self, spec: DeviceSpec, baud_override: int | None) -> SimDevice:
+        if spec.kind == "document_reader":
+            return DocumentReaderDevice(
+                device_id=spec.id,
+                deck=self.passports,
+                slot=spec.slot,
+                seed=self.seed,
+                station=spec.station,
+                name=spec.name,
+                document=spec.document,
+            )
         endpoint: Endpoint
         if spec.transport == "pty":
             endpoint = PtyEndpoint(spec.id, self.state_dir / f"{spec.id}.tty")
         else:
             endpoint = TcpEndpoint(spec.id, "127.0.0.1", spec.port)
+        if spec.kind == "mrz_reader":
+            # Its own line rate (9600 as these readers ship) unless the scenario or the run says otherwise.
+            mrz_baud = baud_override if baud_override is not None else spec.baud
+            return MrzReaderDevice(
+                device_id=spec.id,
+                seed=self.seed,
+                endpoint=endpoint,
+                deck=self.passports,
+                station=spec.station,
+                name=spec.name,
+                baud=MRZ_DEFAULT_BAUD if mrz_baud is None else mrz_baud,
+            )
         if baud_override is not None:
             baud = baud_override
         else:
@@ -80,6 +119,9 @@ class VirtualHall:
     async def start(self) -> None:
         """Start every device, then the control server; undo everything on failure."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        if self.csca_path is not None:
+            self.csca_path.parent.mkdir(exist_ok=True)
+            write_csca_pem(self.csca_path)
         try:
             for device in self.devices.values():
                 await device.start()
@@ -115,7 +157,12 @@ class VirtualHall:
         """The daemon config pointing at this hall's devices."""
         links = {device_id: device.link_url for device_id, device in self.devices.items()}
         return render_daemon_config(
-            self.scenario, links=links, state_dir=self.state_dir, api_listen=api_listen, log_level=log_level
+            self.scenario,
+            links=links,
+            state_dir=self.state_dir,
+            api_listen=api_listen,
+            log_level=log_level,
+            csca=self.csca_path,
         )
 
     def ready_info(self) -> dict[str, Any]:
@@ -125,18 +172,7 @@ class VirtualHall:
             "hall": self.scenario.hall.name,
             "seed": self.seed,
             "control": {"host": host, "port": port},
-            "devices": [
-                {
-                    "id": device.device_id,
-                    "kind": device.kind,
-                    "station": device.station,
-                    "transport": device.endpoint.transport,
-                    "link": device.link_url,
-                    "path": str(device.endpoint.path) if isinstance(device.endpoint, PtyEndpoint) else None,
-                    "port": device.endpoint.port if isinstance(device.endpoint, TcpEndpoint) else None,
-                }
-                for device in self.devices.values()
-            ],
+            "devices": [_where(device) for device in self.devices.values()],
         }
 
     # -- control protocol --------------------------------------------------------
@@ -162,6 +198,28 @@ class VirtualHall:
     async def _op_cards(self, request: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "cards": self.deck.describe()}
 
+    async def _op_documents(self, request: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "documents": self.passports.describe()}
+
+    async def _op_place(self, request: dict[str, Any]) -> dict[str, Any]:
+        """A document presented at a station: its data page through the MRZ reader, its chip on the reader."""
+        station, document = request.get("station"), request.get("document")
+        if not isinstance(station, str) or not isinstance(document, str):
+            raise FaultError("place needs a station id in 'station' and a document id in 'document'")
+        options = request.get("options", [])
+        if not isinstance(options, list) or not all(isinstance(o, str) for o in options):
+            raise FaultError("'options' is a list of strings (tampered-dgN, bad-signature)")
+        at_station = [d for d in self.devices.values() if d.station == station]
+        chip = next((d for d in at_station if isinstance(d, DocumentReaderDevice)), None)
+        scanner = next((d for d in at_station if isinstance(d, MrzReaderDevice)), None)
+        if chip is None and scanner is None:
+            raise FaultError(f"station {station!r} has no MRZ reader and no document reader")
+        if chip is not None:
+            await chip.apply_fault("insert", [document, *options])
+        if scanner is not None:
+            await scanner.scan(document)
+        return {"ok": True, "devices": [d.describe() for d in (chip, scanner) if d is not None]}
+
     async def _op_insert(self, request: dict[str, Any]) -> dict[str, Any]:
         device = self._target(request)
         card = request.get("card")
@@ -183,7 +241,7 @@ class VirtualHall:
     def _list(self) -> list[dict[str, Any]]:
         return [device.describe() for device in self.devices.values()]
 
-    def _target(self, request: dict[str, Any]) -> IdCardReaderDevice:
+    def _target(self, request: dict[str, Any]) -> SimDevice:
         device_id = request.get("device")
         if not isinstance(device_id, str):
             raise FaultError("the request needs a device id in 'device'")
@@ -209,4 +267,30 @@ _OP_HANDLERS: Final[dict[str, Callable[[VirtualHall, dict[str, Any]], Coroutine[
     "insert": VirtualHall._op_insert,
     "remove": VirtualHall._op_remove,
     "fault": VirtualHall._op_fault,
+    "documents": VirtualHall._op_documents,
+    "place": VirtualHall._op_place,
 }
+
+
+def _where(device: SimDevice) -> dict[str, Any]:
+    """A device's entry in the ready file."""
+    if isinstance(device, DocumentReaderDevice):
+        return {
+            "id": device.device_id,
+            "kind": device.kind,
+            "station": device.station,
+            "transport": "vpcd",
+            "link": device.link_url,
+            "path": None,
+            "port": device.port,
+        }
+    endpoint = device.endpoint
+    return {
+        "id": device.device_id,
+        "kind": device.kind,
+        "station": device.station,
+        "transport": endpoint.transport,
+        "link": device.link_url,
+        "path": str(endpoint.path) if isinstance(endpoint, PtyEndpoint) else None,
+        "port": endpoint.port if isinstance(endpoint, TcpEndpoint) else None,
+    }

@@ -17,10 +17,14 @@ from typing import Any, Final, TypeVar
 
 from hallgw_simulators.deck import build_deck
 from hallgw_simulators.links import BAUD_RATES
+from hallgw_simulators.passport_deck import build_passport_deck
 
 STATION_KINDS: Final = ("window", "desk", "booth", "area24")
-DEVICE_KINDS: Final = ("idcard_reader",)
-TRANSPORTS: Final = ("pty", "tcp")
+DEVICE_KINDS: Final = ("idcard_reader", "mrz_reader", "document_reader")
+TRANSPORTS: Final = ("pty", "tcp", "vpcd")
+SERIAL_TRANSPORTS: Final = ("pty", "tcp")
+VPCD_SLOTS: Final = 2
+"""vpcd's slots per pcscd (readers Virtual PCD 00 00 and 00 01)."""
 _IDENT: Final = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 """The daemon's id syntax: a scenario must not produce a config the daemon refuses."""
 _T = TypeVar("_T")
@@ -71,6 +75,10 @@ class DeviceSpec:
     name: str | None = None
     port: int = 0
     """TCP port (tcp transport only); 0 picks a free one."""
+    slot: int = 0
+    """vpcd slot of a document reader (0 or 1)."""
+    document: str | None = None
+    """Passport deck document lying on a document reader at start."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -187,47 +195,96 @@ def parse_scenario(data: dict[str, Any], *, source: str = "<scenario>") -> Scena
         stations.append(StationSpec(id=station_id, kind=kind, name=table.string("name") or station_id))
         table.done()
 
-    deck = build_deck(0)
-    devices: list[DeviceSpec] = []
-    ports: set[int] = set()
+    parser = _DeviceParser(source, stations)
     for index, raw in enumerate(top.array("devices")):
-        table = _Table(source, f"devices[{index}]", raw)
+        parser.parse(index, raw)
+    devices = parser.devices
+    top.done()
+    return Scenario(hall=hall, stations=tuple(stations), devices=tuple(devices))
+
+
+class _DeviceParser:
+    """Reads the ``[[devices]]`` entries, checking what the entries must not share."""
+
+    def __init__(self, source: str, stations: list[StationSpec]) -> None:
+        self.source = source
+        self.stations = stations
+        self.deck = build_deck(0)
+        self.passports = build_passport_deck()
+        self.devices: list[DeviceSpec] = []
+        self.ports: set[int] = set()
+        self.slots: set[int] = set()
+
+    def parse(self, index: int, raw: object) -> None:
+        table = _Table(self.source, f"devices[{index}]", raw)
         device_id = _must(table.string("id", required=True, ident=True))
-        if any(d.id == device_id for d in devices):
+        if any(d.id == device_id for d in self.devices):
             raise table.error("id", f"duplicate device id {device_id!r}")
         kind = _must(table.string("kind", required=True, choices=DEVICE_KINDS))
         station = _must(table.string("station", required=True, ident=True))
-        if not any(s.id == station for s in stations):
+        if not any(s.id == station for s in self.stations):
             raise table.error("station", f"no station with id {station!r}")
-        if any(d.station == station and d.kind == kind for d in devices):
+        if any(d.station == station and d.kind == kind for d in self.devices):
             # A station's devices fill roles: the daemon refuses two of one kind.
             raise table.error("station", f"station {station!r} already has a {kind} device")
         transport = _must(table.string("transport", required=True, choices=TRANSPORTS))
-        card = table.string("card")
-        if card is not None and card not in deck:
-            raise table.error("card", f"no card {card!r} in the deck; known: {', '.join(deck)}")
-        port = table.integer("port", minimum=0, maximum=65535)
-        if port is not None and transport != "tcp":
-            raise table.error("port", "only a tcp device has a port")
-        if port:
-            if port in ports:
-                raise table.error("port", f"port {port} is used by another device")
-            ports.add(port)
-        devices.append(
+        if (kind == "document_reader") != (transport == "vpcd"):
+            expected = "vpcd" if kind == "document_reader" else " or ".join(SERIAL_TRANSPORTS)
+            raise table.error("transport", f"a {kind} takes transport {expected}, not {transport!r}")
+        self.devices.append(
             DeviceSpec(
                 id=device_id,
                 kind=kind,
                 station=station,
                 transport=transport,
                 baud=table.baud("baud"),
-                card=card,
+                card=self._card(table, kind),
                 name=table.string("name"),
-                port=port or 0,
+                port=self._port(table, transport),
+                slot=self._slot(table, transport),
+                document=self._document(table, kind),
             )
         )
         table.done()
-    top.done()
-    return Scenario(hall=hall, stations=tuple(stations), devices=tuple(devices))
+
+    def _card(self, table: _Table, kind: str) -> str | None:
+        card = table.string("card")
+        if card is not None and kind != "idcard_reader":
+            raise table.error("card", "only an idcard_reader holds a card")
+        if card is not None and card not in self.deck:
+            raise table.error("card", f"no card {card!r} in the deck; known: {', '.join(self.deck)}")
+        return card
+
+    def _document(self, table: _Table, kind: str) -> str | None:
+        document = table.string("document")
+        if document is not None and kind != "document_reader":
+            raise table.error("document", "only a document_reader holds a document")
+        if document is not None and document not in self.passports:
+            known = ", ".join(self.passports)
+            raise table.error("document", f"no document {document!r} in the passport deck; known: {known}")
+        return document
+
+    def _slot(self, table: _Table, transport: str) -> int:
+        slot = table.integer("slot", minimum=0, maximum=VPCD_SLOTS - 1)
+        if slot is not None and transport != "vpcd":
+            raise table.error("slot", "only a vpcd device has a slot")
+        if transport != "vpcd":
+            return 0
+        slot = slot or 0
+        if slot in self.slots:
+            raise table.error("slot", f"vpcd slot {slot} is used by another document reader")
+        self.slots.add(slot)
+        return slot
+
+    def _port(self, table: _Table, transport: str) -> int:
+        port = table.integer("port", minimum=0, maximum=65535)
+        if port is not None and transport != "tcp":
+            raise table.error("port", "only a tcp device has a port")
+        if port:
+            if port in self.ports:
+                raise table.error("port", f"port {port} is used by another device")
+            self.ports.add(port)
+        return port or 0
 
 
 def _pick(value: _T | None, default: _T) -> _T:

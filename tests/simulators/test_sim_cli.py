@@ -56,13 +56,17 @@ async def test_run_ctl_probe_and_sigterm(tmp_path: Path) -> None:
         assert info["seed"] == 5
         assert info["config"] == str(config)
         devices = {d["id"]: d for d in info["devices"]}
-        assert set(devices) == {"idr-01", "idr-02", "idr-03", "idr-04", "idr-05"}
+        assert set(devices) == {"idr-01", "idr-02", "idr-03", "idr-04", "idr-05", "mrz-03", "mrz-04", "dr-03", "dr-04"}
         assert devices["idr-01"]["path"] == str(state / "idr-01.tty")
         assert devices["idr-05"]["transport"] == "tcp"
+        assert devices["mrz-03"]["link"] == f"serial://{state / 'mrz-03.tty'}?baud=9600"
+        assert (devices["dr-04"]["transport"], devices["dr-04"]["link"]) == ("vpcd", "pcsc://Virtual PCD 00 01")
         assert all(os.readlink(devices[f"idr-0{n}"]["path"]).startswith("/dev/pts/") for n in range(1, 5))
 
         written = tomllib.loads(config.read_text())
         assert written["api"]["listen"] == "127.0.0.1:50123"
+        csca = Path(written["documents"]["csca_certificates"][0])
+        assert (await asyncio.to_thread(csca.read_bytes)).startswith(b"-----BEGIN CERTIFICATE-----")
         assert {d["id"]: d["link"] for d in written["devices"]} == {k: d["link"] for k, d in devices.items()}
 
         code, out, _ = await _hallsim("ctl", "--ready-file", str(ready), "list")

@@ -26,11 +26,24 @@ from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
-from hallgw_api.v1 import device_pb2, device_service_pb2, device_service_pb2_grpc, idcard_pb2, idcard_pb2_grpc
+from hallgw_api.v1 import (
+    device_pb2,
+    device_service_pb2,
+    device_service_pb2_grpc,
+    document_pb2_grpc,
+    idcard_pb2,
+    idcard_pb2_grpc,
+)
 from hallgw_simulators.control import ControlClient
 from hallgw_simulators.deck import build_deck
+from hallgw_simulators.passport_deck import build_passport_deck
 
 BIN = Path(sys.executable).parent
+SCENARIOS = Path(__file__).parent / "scenarios"
+IDCARD_HALL = SCENARIOS / "idcards.toml"
+"""The default hall of the e2e tests: five ID card readers, no pcscd needed."""
+DOCUMENT_HALL = SCENARIOS / "documents.toml"
+"""MRZ and chip readers: needs pcscd (the ``pcscd`` fixture)."""
 START_TIMEOUT = 20.0
 CHANNEL_OPTIONS = [("grpc.enable_http_proxy", 0)]
 """Everything is on 127.0.0.1: never route test calls through a configured proxy."""
@@ -83,7 +96,7 @@ class Hall:
         self,
         root: Path,
         *,
-        scenario: Path | None = None,
+        scenario: Path | None = IDCARD_HALL,
         baud: int | None = None,
         daemon_env: dict[str, str] | None = None,
         extra_config: str = "",
@@ -92,6 +105,7 @@ class Hall:
         self.extra_config = extra_config
         self.daemon_env = {**os.environ, **(daemon_env or {})}
         self.scenario = scenario
+        """None: the packaged demo hall."""
         self.baud = baud
         self.port = free_port()
         self.target = f"127.0.0.1:{self.port}"
@@ -197,6 +211,11 @@ class Hall:
         return idcard_pb2_grpc.IdCardServiceStub(self.channel)
 
     @property
+    def documents(self) -> document_pb2_grpc.DocumentServiceStub:
+        assert self.channel is not None
+        return document_pb2_grpc.DocumentServiceStub(self.channel)
+
+    @property
     def ctl(self) -> ControlClient:
         assert self.control is not None
         return self.control
@@ -246,7 +265,9 @@ async def running_hall(root: Path, **kwargs: Any) -> AsyncIterator[Hall]:
     assert gw_code in (0, None), f"hallgwd exited with {gw_code}"
     assert sim_code in (0, None), f"hallsim exited with {sim_code}"
     if hall.ready:
-        assert_no_personal_data(root, build_deck(int(hall.ready["seed"])).sensitive_values())
+        assert_no_personal_data(
+            root, build_deck(int(hall.ready["seed"])).sensitive_values() + build_passport_deck().sensitive_values()
+        )
 
 
 def assert_no_personal_data(root: Path, values: tuple[str, ...]) -> None:

@@ -18,7 +18,11 @@ from hallgw_daemon.config import StationConfig
 from hallgw_daemon.core.model import Action, AdminState, DeviceKind, DeviceSnapshot, OperState
 from hallgw_protocols.telemetry import Alarm, AlarmState, Availability, DeviceState, Severity, StaffAction
 
-FUNCTION_OF_KIND: Final = {DeviceKind.IDCARD_READER: "id_card_reading"}
+FUNCTION_OF_KIND: Final = {
+    DeviceKind.IDCARD_READER: "id_card_reading",
+    DeviceKind.MRZ_READER: "travel_document_reading",
+    DeviceKind.DOCUMENT_READER: "travel_document_reading",
+}
 """The business function a device kind serves, as availability names it."""
 UNASSIGNED: Final = "unassigned"
 _ACTION: Final = {
