@@ -29,6 +29,7 @@ KIND_TO_PB: Final = {
     DeviceKind.IDCARD_READER: device_pb2.DEVICE_KIND_IDCARD_READER,
     DeviceKind.MRZ_READER: device_pb2.DEVICE_KIND_MRZ_READER,
     DeviceKind.DOCUMENT_READER: device_pb2.DEVICE_KIND_DOCUMENT_READER,
+    DeviceKind.FINGERPRINT_SCANNER: device_pb2.DEVICE_KIND_FINGERPRINT_SCANNER,
 }
 KIND_FROM_PB: Final = {v: k for k, v in KIND_TO_PB.items()}
 ADMIN_TO_PB: Final = {

@@ -35,6 +35,8 @@ STATUS_OF_REASON: Final[dict[str, grpc.StatusCode]] = {
     "DOCUMENT_REMOVED": grpc.StatusCode.ABORTED,
     "CHIP_READ_FAILED": grpc.StatusCode.ABORTED,
     "UNSUPPORTED_DOCUMENT": grpc.StatusCode.FAILED_PRECONDITION,
+    "NO_FINGER": grpc.StatusCode.DEADLINE_EXCEEDED,
+    "QUALITY_TOO_LOW": grpc.StatusCode.FAILED_PRECONDITION,
 }
 """Every reason code and its status; docs/api.md lists the same table (a test checks)."""
 
@@ -45,6 +47,7 @@ def to_rpc_status(err: GatewayError) -> grpc.Status:
     metadata = {"action": err.action.name}
     if err.device_id:
         metadata["device_id"] = err.device_id
+    metadata.update(err.details)
     info = error_details_pb2.ErrorInfo(reason=err.reason, domain=DOMAIN, metadata=metadata)
     detail = any_pb2.Any()
     detail.Pack(info)

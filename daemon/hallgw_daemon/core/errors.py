@@ -6,6 +6,8 @@ docs/api.md lists every reason. Messages never carry personal data.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from hallgw_daemon.core.model import Action
 
 
@@ -15,10 +17,19 @@ class GatewayError(Exception):
     reason = "INTERNAL"
     action = Action.ENGINEER
 
-    def __init__(self, message: str, *, device_id: str | None = None, action: Action | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        device_id: str | None = None,
+        action: Action | None = None,
+        details: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.device_id = device_id
+        self.details: dict[str, str] = dict(details or {})
+        """Extra facts for the caller (ErrorInfo metadata); never personal data."""
         if action is not None:
             self.action = action
 
@@ -150,3 +161,17 @@ class UnsupportedDocumentError(GatewayError):
 
     reason = "UNSUPPORTED_DOCUMENT"
     action = Action.STAFF
+
+
+class NoFingerError(GatewayError):
+    """No finger was placed on the scanner before the deadline."""
+
+    reason = "NO_FINGER"
+    action = Action.RETRY
+
+
+class QualityTooLowError(GatewayError):
+    """Every attempt scored below the minimum; ``details`` carries the best attempt's score and hints."""
+
+    reason = "QUALITY_TOO_LOW"
+    action = Action.RETRY

@@ -20,12 +20,15 @@ class DeviceKind(enum.Enum):
     """An OCR reader that sends a document's MRZ lines as text over a serial line."""
     DOCUMENT_READER = "document_reader"
     """A PC/SC reader for the chips of e-passports and other ICAO 9303 travel documents."""
+    FINGERPRINT_SCANNER = "fingerprint_scanner"
+    """An AS608 / ZFM / R30x fingerprint module, on a serial line or USB."""
 
 
 LINK_SCHEMES: dict[DeviceKind, frozenset[str]] = {
     DeviceKind.IDCARD_READER: frozenset({"serial", "tcp"}),
     DeviceKind.MRZ_READER: frozenset({"serial", "tcp"}),
     DeviceKind.DOCUMENT_READER: frozenset({"pcsc"}),
+    DeviceKind.FINGERPRINT_SCANNER: frozenset({"serial", "tcp", "usb", "usbip"}),
 }
 """The link URL schemes each kind's driver speaks."""
 
