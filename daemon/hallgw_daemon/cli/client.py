@@ -16,15 +16,20 @@ from collections.abc import Callable, Generator
 from importlib import metadata
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import grpc
 from google.protobuf import duration_pb2
+from google.protobuf.message import Message
 
 from hallgw_api.v1 import (
     device_pb2,
     device_service_pb2,
     device_service_pb2_grpc,
+    document_pb2,
+    document_pb2_grpc,
+    fingerprint_pb2,
+    fingerprint_pb2_grpc,
     idcard_pb2,
     idcard_pb2_grpc,
 )
@@ -35,8 +40,19 @@ DEFAULT_TIMEOUT_S = 10.0
 # selecting and reading it takes about a second on a real reader; the rest
 # covers the network and a loaded gateway.
 READ_MARGIN_S = 5.0
+# Added to --wait for the deadline of ReadTravelDocument: Basic Access Control,
+# reading EF.COM, EF.SOD, DG1 and a DG2 of 15-30 KB under secure messaging and
+# checking the signature take several seconds on a real chip reader.
+DOCUMENT_MARGIN_S = 15.0
+# Added to --wait for each attempt of Capture: uploading a 256x288 image over a
+# 57600-baud UART takes about 6 s, scoring it a fraction of a second.
+CAPTURE_MARGIN_S = 8.0
+# The attempts the gateway makes when the request leaves max_attempts at 0.
+DEFAULT_ATTEMPTS = 3
 # How long read-id keeps listening for the call's last events after the call returned.
 EVENT_GRACE_S = 0.3
+
+_Response = TypeVar("_Response", bound=Message)
 
 
 def _user_agent() -> str:
@@ -83,6 +99,8 @@ class Gateway:
         # The generated stubs are untyped; every use below states its types.
         self._devices: Any = device_service_pb2_grpc.DeviceServiceStub(self._channel)
         self._idcards: Any = idcard_pb2_grpc.IdCardServiceStub(self._channel)
+        self._documents: Any = document_pb2_grpc.DocumentServiceStub(self._channel)
+        self._fingerprints: Any = fingerprint_pb2_grpc.FingerprintServiceStub(self._channel)
 
     def close(self) -> None:
         """Close the channel (cancels any call still running)."""
@@ -141,6 +159,56 @@ class Gateway:
         finally:
             call.cancel()
 
+    # --- calls with progress ----------------------------------------------
+
+    def _with_progress(
+        self,
+        method: Any,
+        request: Message,
+        response_type: type[_Response],
+        *,
+        device_id: str,
+        request_id: str,
+        deadline: float,
+        on_event: Callable[[device_pb2.DeviceEvent], None],
+    ) -> _Response:
+        """Run a unary call returning ``response_type``, reporting its progress events to ``on_event``.
+
+        ``device_id`` is the device the call's reference resolves to (from
+        GetDevice), so the event watch can be narrowed to it. The watch is opened
+        first, so that an event published as soon as the call starts is not
+        missed on a gateway that subscribes the watcher promptly; whatever
+        happens to the watch, the call's own result decides the outcome.
+        """
+        watch = self._devices.WatchEvents(
+            device_service_pb2.WatchEventsRequest(device_ids=[device_id], request_id=request_id),
+            timeout=deadline + 1.0,
+        )
+        call: grpc.Future[_Response] = method.future(request, timeout=deadline)
+        # The watch has no end of its own. Once the call is done, the events it
+        # published just before returning may still be on their way: give them a
+        # moment (the call's "finished" event ends the wait early), then stop.
+        stop_watch = threading.Timer(EVENT_GRACE_S, watch.cancel)
+        stop_watch.daemon = True
+        call.add_done_callback(lambda _: stop_watch.start())
+        try:
+            # A failed or cancelled watch only means less progress is shown.
+            with contextlib.suppress(grpc.RpcError):
+                for response in watch:
+                    event: device_pb2.DeviceEvent = response.event
+                    if event.request_id != request_id:
+                        continue
+                    on_event(event)
+                    if event.WhichOneof("payload") == "finished":
+                        break
+            return call.result()
+        finally:
+            # Reached with the call still running only on an interrupt: tell the
+            # daemon to stop waiting for an applicant nobody will look at.
+            stop_watch.cancel()
+            call.cancel()
+            watch.cancel()
+
     # --- ID cards --------------------------------------------------------
 
     def read_id_card(
@@ -154,41 +222,91 @@ class Gateway:
     ) -> idcard_pb2.ReadIdCardResponse:
         """ReadIdCard, reporting the call's progress events to ``on_event`` while it runs.
 
-        ``device_id`` is the reader ``ref`` resolves to (from GetDevice), so the
-        event watch can be narrowed to it. The watch is opened first, so that a
-        WAITING_FOR_CARD event published as soon as the read starts is not
-        missed on a gateway that subscribes the watcher promptly; whatever
-        happens to the watch, the read's own result decides the outcome.
+        ``device_id`` is the reader ``ref`` resolves to (from GetDevice). The
+        deadline is ``wait`` plus the time to read the card once it is there.
         """
-        deadline = wait + READ_MARGIN_S
-        watch = self._devices.WatchEvents(
-            device_service_pb2.WatchEventsRequest(device_ids=[device_id], request_id=request_id),
-            timeout=deadline + 1.0,
+        request = idcard_pb2.ReadIdCardRequest(device=ref, request_id=request_id, card_wait=_duration(wait))
+        return self._with_progress(
+            self._idcards.ReadIdCard,
+            request,
+            idcard_pb2.ReadIdCardResponse,
+            device_id=device_id,
+            request_id=request_id,
+            deadline=wait + READ_MARGIN_S,
+            on_event=on_event,
         )
-        card_wait = duration_pb2.Duration()
-        card_wait.FromNanoseconds(round(wait * 1e9))
-        request = idcard_pb2.ReadIdCardRequest(device=ref, request_id=request_id, card_wait=card_wait)
-        read: grpc.Future[idcard_pb2.ReadIdCardResponse] = self._idcards.ReadIdCard.future(request, timeout=deadline)
-        # The watch has no end of its own. Once the read is done, the events it
-        # published just before returning may still be on their way: give them a
-        # moment (the call's "finished" event ends the wait early), then stop.
-        stop_watch = threading.Timer(EVENT_GRACE_S, watch.cancel)
-        stop_watch.daemon = True
-        read.add_done_callback(lambda _: stop_watch.start())
-        try:
-            # A failed or cancelled watch only means less progress is shown.
-            with contextlib.suppress(grpc.RpcError):
-                for response in watch:
-                    event: device_pb2.DeviceEvent = response.event
-                    if event.request_id != request_id:
-                        continue
-                    on_event(event)
-                    if event.WhichOneof("payload") == "finished":
-                        break
-            return read.result()
-        finally:
-            # Reached with the read still running only on an interrupt: tell the
-            # daemon to stop waiting for a card nobody will look at.
-            stop_watch.cancel()
-            read.cancel()
-            watch.cancel()
+
+    # --- travel documents ------------------------------------------------
+
+    def read_travel_document(
+        self,
+        ref: device_pb2.DeviceRef,
+        *,
+        device_id: str,
+        request_id: str,
+        mrz: str,
+        wait: float,
+        skip_face: bool,
+        on_event: Callable[[device_pb2.DeviceEvent], None],
+    ) -> document_pb2.ReadTravelDocumentResponse:
+        """ReadTravelDocument, reporting the call's progress events to ``on_event`` while it runs.
+
+        The deadline is ``wait`` (for the MRZ scan and the document together)
+        plus the time to read and check the chip.
+        """
+        request = document_pb2.ReadTravelDocumentRequest(
+            device=ref, request_id=request_id, mrz=mrz, document_wait=_duration(wait), skip_face=skip_face
+        )
+        return self._with_progress(
+            self._documents.ReadTravelDocument,
+            request,
+            document_pb2.ReadTravelDocumentResponse,
+            device_id=device_id,
+            request_id=request_id,
+            deadline=wait + DOCUMENT_MARGIN_S,
+            on_event=on_event,
+        )
+
+    # --- fingerprints ----------------------------------------------------
+
+    def capture_fingerprint(
+        self,
+        ref: device_pb2.DeviceRef,
+        *,
+        device_id: str,
+        request_id: str,
+        finger: fingerprint_pb2.FingerPosition,
+        min_quality: int,
+        attempts: int,
+        wait: float,
+        on_event: Callable[[device_pb2.DeviceEvent], None],
+    ) -> fingerprint_pb2.CaptureResponse:
+        """Capture, reporting the call's progress events to ``on_event`` while it runs.
+
+        ``min_quality`` and ``attempts`` 0 leave the choice to the gateway.
+        ``wait`` is per attempt, so the deadline covers every attempt's wait and
+        upload.
+        """
+        request = fingerprint_pb2.CaptureRequest(
+            device=ref,
+            request_id=request_id,
+            finger=finger,
+            min_quality=min_quality,
+            max_attempts=attempts,
+            finger_wait=_duration(wait),
+        )
+        return self._with_progress(
+            self._fingerprints.Capture,
+            request,
+            fingerprint_pb2.CaptureResponse,
+            device_id=device_id,
+            request_id=request_id,
+            deadline=(attempts or DEFAULT_ATTEMPTS) * (wait + CAPTURE_MARGIN_S) + READ_MARGIN_S,
+            on_event=on_event,
+        )
+
+
+def _duration(seconds: float) -> duration_pb2.Duration:
+    duration = duration_pb2.Duration()
+    duration.FromNanoseconds(round(seconds * 1e9))
+    return duration

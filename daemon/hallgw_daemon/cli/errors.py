@@ -11,7 +11,8 @@ something in between, and is classified by its status code.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
@@ -37,7 +38,7 @@ class ExitCode(enum.IntEnum):
 EXIT_CODES_HELP = """Exit codes:
 
 * 0: ok
-* 1: the operation failed on the device (NO_CARD, CARD_READ_FAILED, DEVICE_OFFLINE, DEVICE_BUSY, ...)
+* 1: the operation failed on the device (NO_CARD, NO_DOCUMENT, BAC_DENIED, QUALITY_TOO_LOW, DEVICE_OFFLINE, ...)
 * 2: usage error, invalid request or unknown device
 * 3: the gateway is unreachable, or did not answer in time
 * 4: internal error (in the gateway or in hallctl)
@@ -51,12 +52,33 @@ KNOWN_REASONS = frozenset(
     if name != "ERROR_REASON_UNSPECIFIED"
 )
 
+# Every known reason not listed here is 1 (FAILED): the gateway answered, and the
+# device, the document or the applicant did not do what the call needed. That
+# includes MRZ_INVALID even when the MRZ came from --mrz: the gateway cannot
+# tell a mistyped MRZ from a bad scan, and the remedy (re-scan the data page) is
+# the same.
 _REASON_EXIT = {
     "UNKNOWN_DEVICE": ExitCode.USAGE,
     "INVALID_REQUEST": ExitCode.USAGE,
     "PERMISSION_DENIED": ExitCode.USAGE,
     "INTERNAL": ExitCode.INTERNAL,
+    # Travel documents.
+    "NO_DOCUMENT": ExitCode.FAILED,
+    "MRZ_INVALID": ExitCode.FAILED,
+    "BAC_DENIED": ExitCode.FAILED,
+    "DOCUMENT_REMOVED": ExitCode.FAILED,
+    "CHIP_READ_FAILED": ExitCode.FAILED,
+    "UNSUPPORTED_DOCUMENT": ExitCode.FAILED,
+    # Fingerprints.
+    "NO_FINGER": ExitCode.FAILED,
+    "QUALITY_TOO_LOW": ExitCode.FAILED,
 }
+
+# ErrorInfo metadata keys that every error has; the others are the error's details.
+_COMMON_METADATA = frozenset({"action", "device_id"})
+# Details with a known shape: counts, and comma-separated lists of codes.
+_INT_DETAILS = frozenset({"best_quality", "best_attempt"})
+_LIST_DETAILS = frozenset({"hints"})
 
 _USAGE_CODES = frozenset(
     {
@@ -93,6 +115,7 @@ class CliError(Exception):
     action: str
     exit_code: ExitCode
     device_id: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
 
     def __str__(self) -> str:
         return self.line()
@@ -100,7 +123,9 @@ class CliError(Exception):
     def line(self) -> str:
         """The one line printed to stderr."""
         where = f", device {self.device_id}" if self.device_id else ""
-        return f"hallctl: {self.reason}: {self.message} (action: {self.action}{where})"
+        line = f"hallctl: {self.reason}: {self.message} (action: {self.action}{where})"
+        extra = details_text(self.reason, self.details)
+        return f"{line}; {extra}" if extra else line
 
     def to_json(self) -> dict[str, Any]:
         """The ``{"error": {...}}`` object printed on stdout with ``--json``."""
@@ -112,7 +137,48 @@ class CliError(Exception):
         }
         if self.device_id:
             body["device_id"] = self.device_id
+        if self.details:
+            body["details"] = dict(self.details)
         return {"error": body}
+
+
+def error_details(metadata: Mapping[str, str]) -> dict[str, Any]:
+    """The extra facts of an ErrorInfo (all but action and device_id), typed where their shape is known.
+
+    ``best_quality`` and ``best_attempt`` become numbers and ``hints`` a list of
+    hint codes; anything else stays the string the gateway sent. The gateway
+    never puts personal data there.
+    """
+    details: dict[str, Any] = {}
+    for key, raw in sorted(metadata.items()):
+        if key in _COMMON_METADATA:
+            continue
+        value: Any = raw
+        if key in _INT_DETAILS and raw.strip().isdigit():
+            value = int(raw)
+        elif key in _LIST_DETAILS:
+            value = [part.strip() for part in raw.replace(";", ",").split(",") if part.strip()]
+        details[key] = value
+    return details
+
+
+def details_text(reason: str, details: Mapping[str, Any]) -> str:
+    """The details in words: ``best quality 48 at attempt 2, hints: press_harder``; ``key=value`` otherwise."""
+    if not details:
+        return ""
+    rest = dict(details)
+    parts = []
+    if reason == "QUALITY_TOO_LOW" and "best_quality" in rest:
+        best = f"best quality {rest.pop('best_quality')}"
+        if "best_attempt" in rest:
+            best += f" at attempt {rest.pop('best_attempt')}"
+        parts.append(best)
+    if "hints" in rest:
+        hints = rest.pop("hints")
+        listed = ", ".join(str(hint) for hint in hints) if isinstance(hints, list) else str(hints)
+        parts.append(f"hints: {listed or 'none'}")
+    parts.extend(f"{key}={value}" for key, value in rest.items())
+    return ", ".join(parts)
 
 
 def usage_error(message: str) -> CliError:
@@ -167,7 +233,8 @@ def from_rpc_error(exc: grpc.RpcError, *, target: str) -> CliError:
             exit_code = _REASON_EXIT.get(reason, ExitCode.FAILED)
         else:
             exit_code = _exit_for_code(code, from_gateway=True)
-        return CliError(code.name, reason, details, action, exit_code, device_id)
+        extra = error_details({str(key): str(value) for key, value in info.metadata.items()})
+        return CliError(code.name, reason, details, action, exit_code, device_id, extra)
 
     exit_code = _exit_for_code(code, from_gateway=False)
     if code == grpc.StatusCode.UNAVAILABLE:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol, cast
 
-from hallgw_api.v1 import device_pb2, device_service_pb2, idcard_pb2
+from hallgw_api.v1 import device_pb2, device_service_pb2, document_pb2, fingerprint_pb2, idcard_pb2
 
 
 class _EnumType(Protocol):
@@ -66,6 +66,60 @@ def photo_format_word(photo_format: int) -> str:
 def direction_word(direction: int) -> str:
     """``to_device`` / ``from_device``."""
     return enum_word(device_service_pb2.FrameDirection, direction, "FRAME_DIRECTION_")
+
+
+def mrz_format_word(mrz_format: int) -> str:
+    """``td1`` / ``td2`` / ``td3``."""
+    return enum_word(document_pb2.MrzFormat, mrz_format, "MRZ_FORMAT_")
+
+
+def mrz_source_word(source: int) -> str:
+    """``request`` / ``mrz_reader``."""
+    return enum_word(document_pb2.MrzSource, source, "MRZ_SOURCE_")
+
+
+def chip_format_word(chip_format: int) -> str:
+    """``jpeg`` / ``jpeg2000``."""
+    return enum_word(document_pb2.ChipImageFormat, chip_format, "CHIP_IMAGE_FORMAT_")
+
+
+def hash_check_word(check: int) -> str:
+    """``match`` / ``mismatch`` / ``not_listed``."""
+    return enum_word(document_pb2.HashCheck, check, "HASH_CHECK_")
+
+
+def signature_word(status: int) -> str:
+    """``verified`` / ``not_verified`` / ``invalid``."""
+    return enum_word(document_pb2.SignatureStatus, status, "SIGNATURE_STATUS_")
+
+
+def finger_word(finger: int) -> str:
+    """``right_index`` for FINGER_POSITION_RIGHT_INDEX; ``unspecified`` when not given."""
+    return enum_word(fingerprint_pb2.FingerPosition, finger, "FINGER_POSITION_")
+
+
+def finger_choices() -> list[str]:
+    """The finger names a user may type, in ISO/ANSI order (1 = right thumb): ``right-thumb`` ... ``left-little``."""
+    return [
+        name.removeprefix("FINGER_POSITION_").lower().replace("_", "-")
+        for name in fingerprint_pb2.FingerPosition.keys()  # noqa: SIM118  (EnumTypeWrapper is not iterable)
+        if name != "FINGER_POSITION_UNSPECIFIED"
+    ]
+
+
+def parse_finger(word: str) -> fingerprint_pb2.FingerPosition:
+    """The FingerPosition for ``right-index`` (case and ``-`` vs ``_`` do not matter) or its ISO/ANSI number 1..10.
+
+    Raises ValueError naming the accepted names.
+    """
+    normalised = word.strip().lower().replace("_", "-").removeprefix("finger-position-")
+    choices = finger_choices()
+    if normalised.isdigit() and 1 <= int(normalised) <= len(choices):
+        return cast("fingerprint_pb2.FingerPosition", int(normalised))
+    if normalised in choices:
+        value = fingerprint_pb2.FingerPosition.Value("FINGER_POSITION_" + normalised.replace("-", "_").upper())
+        return cast("fingerprint_pb2.FingerPosition", value)
+    raise ValueError(f"unknown finger {word!r}; one of: {', '.join(choices)} (or their numbers 1 to {len(choices)})")
 
 
 def kind_choices() -> list[str]:
