@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import sys
 import uuid
 from collections.abc import Iterator
@@ -22,12 +23,12 @@ import grpc
 import typer
 from rich.text import Text
 
-from hallgw_api.v1 import device_pb2, device_service_pb2, idcard_pb2
+from hallgw_api.v1 import device_pb2, device_service_pb2, document_pb2, fingerprint_pb2, idcard_pb2
 
 from . import render, views
 from .client import DEFAULT_TARGET, DEFAULT_TIMEOUT_S, Gateway, TlsFiles
 from .errors import EXIT_CODES_HELP, CliError, ExitCode, from_rpc_error, usage_error
-from .names import describe_ref, parse_device_ref, parse_kind, station_ref
+from .names import describe_ref, finger_word, parse_device_ref, parse_finger, parse_kind, station_ref
 from .progress import ReadProgress
 from .telemetry import telemetry_app
 
@@ -35,7 +36,10 @@ MAX_REQUEST_ID = 128  # the API's limit on caller-chosen request ids
 
 app = typer.Typer(
     name="hallctl",
-    help="Engineers' client of the hall gateway (hallgwd): device states, events, frame traces, ID card test reads.",
+    help=(
+        "Engineers' client of the hall gateway (hallgwd): device states, events, frame traces, "
+        "test reads of ID cards and travel documents, fingerprint test captures."
+    ),
     epilog=EXIT_CODES_HELP,
     no_args_is_help=True,
     rich_markup_mode="markdown",
@@ -43,6 +47,24 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(telemetry_app)
+document_app = typer.Typer(
+    name="document",
+    help="Travel documents (ICAO 9303): test-read a passport, permit or ID card through its MRZ and chip.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(document_app)
+fingerprint_app = typer.Typer(
+    name="fingerprint",
+    help="Fingerprint scanners: test-capture a finger and see its quality score.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(fingerprint_app)
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,21 +272,45 @@ def maintenance(ctx: typer.Context, device: DeviceArg, reason: ReasonOpt, json_f
 # --- ID cards --------------------------------------------------------------
 
 
-def _reader_ref(device: str | None, station: str | None) -> device_pb2.DeviceRef:
+def _reader_ref(
+    device: str | None, station: str | None, kind: device_pb2.DeviceKind = device_pb2.DEVICE_KIND_IDCARD_READER
+) -> device_pb2.DeviceRef:
     if station is not None and device is None:
-        return station_ref(station, device_pb2.DEVICE_KIND_IDCARD_READER)
+        return station_ref(station, kind)
     if device is None or station is not None:
         raise usage_error("give either a DEVICE or --station STATION")
     return _device_ref(device)
 
 
-def _check_photo_out(path: Path) -> None:
+def _check_request_id(request_id: str) -> None:
+    if not request_id or len(request_id) > MAX_REQUEST_ID or not request_id.isprintable():
+        raise usage_error(f"--request-id must be 1 to {MAX_REQUEST_ID} printable characters")
+
+
+def _check_photo_out(path: Path, option: str = "--photo-out") -> None:
     """Refuse a path that cannot be written before the applicant presents a card, not after."""
     if path.is_dir():
-        raise usage_error(f"--photo-out {path} is a directory")
+        raise usage_error(f"{option} {path} is a directory")
     parent = path.parent
     if not parent.is_dir() or not os.access(parent, os.W_OK):
-        raise usage_error(f"--photo-out {path}: directory {parent} does not exist or is not writable")
+        raise usage_error(f"{option} {path}: directory {parent} does not exist or is not writable")
+
+
+def _write_private(path: Path, data: bytes, *, reason: str, what: str) -> None:
+    """Write personal data readable by its owner only, also when the file existed before with a wider mode."""
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(descriptor, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+    except OSError as err:
+        raise CliError(
+            code="LOCAL",
+            reason=reason,
+            message=f"the {what} was read but {path} could not be written: {err.strerror}",
+            action="none",
+            exit_code=ExitCode.INTERNAL,
+        ) from err
 
 
 def _write_photo(path: Path, card: idcard_pb2.IdentityCard) -> dict[str, Any] | None:
@@ -273,21 +319,7 @@ def _write_photo(path: Path, card: idcard_pb2.IdentityCard) -> dict[str, Any] | 
     photo: idcard_pb2.CardPhoto = getattr(card, field)
     if not photo.data:
         return None
-    try:
-        # The photo is personal data: readable by its owner only, also when
-        # the file existed before with a wider mode.
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.fchmod(descriptor, 0o600)
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(photo.data)
-    except OSError as err:
-        raise CliError(
-            code="LOCAL",
-            reason="PHOTO_NOT_WRITTEN",
-            message=f"the card was read but {path} could not be written: {err.strerror}",
-            action="none",
-            exit_code=ExitCode.INTERNAL,
-        ) from err
+    _write_private(path, photo.data, reason="PHOTO_NOT_WRITTEN", what="card")
     return {"path": str(path), "source": field, **(views.photo_view(card, field) or {})}
 
 
@@ -321,8 +353,7 @@ def read_id(
     request_id = request_id if request_id is not None else str(uuid.uuid4())
     with _reporting(settings):
         ref = _reader_ref(device, station)
-        if not request_id or len(request_id) > MAX_REQUEST_ID or not request_id.isprintable():
-            raise usage_error(f"--request-id must be 1 to {MAX_REQUEST_ID} printable characters")
+        _check_request_id(request_id)
         if photo_out is not None:
             _check_photo_out(photo_out)
         with settings.gateway() as gateway:
@@ -348,6 +379,235 @@ def read_id(
             _note(f"the card carries no photo; {photo_out} was not written", style="yellow")
         elif not settings.json_output:
             _note(f"photo written to {photo_out} ({written['format']}, {written['size']} bytes)")
+
+
+# --- travel documents ------------------------------------------------------------
+
+RequestIdOpt = Annotated[
+    str | None, typer.Option("--request-id", metavar="ID", help="Request id (default: a new UUID).")
+]
+ShowPiiOpt = Annotated[bool, typer.Option("--show-pii", help="Show personal data unmasked.")]
+
+
+def normalise_mrz(text: str) -> str:
+    """The MRZ lines separated by line breaks, as the API wants them.
+
+    The lines may come separated by line breaks, by a literal ``\n`` (as typed
+    in a shell), by spaces or by commas: MRZ characters are ``A-Z``, ``0-9``
+    and ``<`` only, so none of those can be part of a line. Letters are
+    upper-cased. Whether the lines make a valid MRZ is for the gateway to say
+    (MRZ_INVALID).
+    """
+    lines = [part for part in re.split(r"[\s,]+", text.replace("\\n", "\n")) if part]
+    return "\n".join(line.upper() for line in lines)
+
+
+def _mrz_option(mrz: str | None, mrz_file: Path | None) -> str:
+    """The MRZ from --mrz or --mrz-file, normalised; empty when neither is given. Never echoes it."""
+    if mrz is not None and mrz_file is not None:
+        raise usage_error("give either --mrz or --mrz-file, not both")
+    if mrz_file is not None:
+        try:
+            mrz = mrz_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
+            raise usage_error(f"--mrz-file {mrz_file}: {reason}") from err
+    if mrz is None:
+        return ""
+    normalised = normalise_mrz(mrz)
+    if not normalised:
+        raise usage_error("--mrz-file is empty" if mrz_file is not None else "--mrz is empty")
+    return normalised
+
+
+def _write_face(path: Path, document: document_pb2.TravelDocument) -> dict[str, Any] | None:
+    """Write the face image (JPEG); None when the response carries none."""
+    if not document.HasField("face") or not document.face.jpeg:
+        return None
+    _write_private(path, document.face.jpeg, reason="FACE_NOT_WRITTEN", what="document")
+    return {"path": str(path), **(views.face_view(document) or {})}
+
+
+@document_app.command("read")
+def document_read(
+    ctx: typer.Context,
+    *,
+    device: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="DEVICE", help="Chip reader id (dr-03) or STATION:KIND; or use --station.", show_default=False
+        ),
+    ] = None,
+    station: Annotated[
+        str | None, typer.Option("--station", "-s", metavar="STATION", help="The document reader of this station.")
+    ] = None,
+    mrz: Annotated[
+        str | None,
+        typer.Option(
+            "--mrz",
+            metavar="TEXT",
+            help="The MRZ lines (separated by line breaks, \\n, spaces or commas); default: the station's MRZ reader.",
+        ),
+    ] = None,
+    mrz_file: Annotated[
+        Path | None, typer.Option("--mrz-file", metavar="FILE", help="Read the MRZ lines from FILE.")
+    ] = None,
+    wait: Annotated[
+        float,
+        typer.Option("--wait", min=0.0, metavar="SECONDS", help="How long to wait for the MRZ scan and the document."),
+    ] = 20.0,
+    request_id: RequestIdOpt = None,
+    face_out: Annotated[
+        Path | None, typer.Option("--face-out", metavar="FILE", help="Write the face image (JPEG) to FILE (mode 0600).")
+    ] = None,
+    show_pii: ShowPiiOpt = False,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Test-read the travel document on a chip reader: MRZ, chip, passive authentication (masked unless --show-pii)."""
+    settings = _settings(ctx, json_flag)
+    request_id = request_id if request_id is not None else str(uuid.uuid4())
+    with _reporting(settings):
+        ref = _reader_ref(device, station, device_pb2.DEVICE_KIND_DOCUMENT_READER)
+        _check_request_id(request_id)
+        given = _mrz_option(mrz, mrz_file)
+        if face_out is not None:
+            _check_photo_out(face_out, "--face-out")
+        with settings.gateway() as gateway:
+            reader = gateway.get_device(ref)
+            where = f"{reader.device_id} ({reader.station_id})" if reader.station_id else reader.device_id
+            awaited = "the document" if given else "the MRZ scan and the document"
+            header = (
+                f"reading the travel document on {where}: waiting up to {wait:g}s for {awaited} (request {request_id})"
+            )
+            with ReadProgress(render.make_console(stderr=True), header, quiet=settings.json_output) as progress:
+                response = gateway.read_travel_document(
+                    ref,
+                    device_id=reader.device_id,
+                    request_id=request_id,
+                    mrz=given,
+                    wait=wait,
+                    skip_face=face_out is None,
+                    on_event=progress.update,
+                )
+        written = _write_face(face_out, response.document) if face_out is not None else None
+
+    if settings.json_output:
+        view = views.document_view(response, request_id=request_id, show_pii=show_pii)
+        if face_out is not None:
+            view["face_out"] = written
+        _emit_json(view)
+    else:
+        fields = views.mrz_fields(response.document.mrz, show_pii=show_pii)
+        render.make_console().print(render.document_table(response, fields, request_id=request_id, show_pii=show_pii))
+    if face_out is not None:
+        if written is None:
+            _note(f"the document carries no face image; {face_out} was not written", style="yellow")
+        elif not settings.json_output:
+            _note(f"face image written to {face_out} (JPEG, {written['size']} bytes)")
+
+
+# --- fingerprints ----------------------------------------------------------------
+
+
+def _write_fingerprint(path: Path, response: fingerprint_pb2.CaptureResponse) -> dict[str, Any] | None:
+    """Write the PNG as received; None when the response carries no image."""
+    if not response.image.png:
+        return None
+    _write_private(path, response.image.png, reason="IMAGE_NOT_WRITTEN", what="fingerprint")
+    return {"path": str(path), **views.fingerprint_image_view(response.image)}
+
+
+@fingerprint_app.command("capture")
+def fingerprint_capture(
+    ctx: typer.Context,
+    *,
+    device: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="DEVICE", help="Scanner id (fps-03) or STATION:KIND; or use --station.", show_default=False
+        ),
+    ] = None,
+    station: Annotated[
+        str | None,
+        typer.Option("--station", "-s", metavar="STATION", help="The fingerprint scanner of this station."),
+    ] = None,
+    finger: Annotated[
+        str | None,
+        typer.Option(
+            "--finger",
+            "-f",
+            metavar="FINGER",
+            help="right-thumb ... right-little, left-thumb ... left-little, or 1..10 (default: not recorded).",
+        ),
+    ] = None,
+    min_quality: Annotated[
+        int | None,
+        typer.Option(
+            "--min-quality",
+            min=0,
+            max=100,
+            metavar="N",
+            help="Lowest acceptable score 0..100 (default: the gateway's).",
+        ),
+    ] = None,
+    attempts: Annotated[
+        int | None,
+        typer.Option("--attempts", min=1, max=10, metavar="N", help="Attempts 1..10 (default: the gateway's)."),
+    ] = None,
+    wait: Annotated[
+        float,
+        typer.Option("--wait", min=0.0, metavar="SECONDS", help="How long each attempt waits for the finger."),
+    ] = 10.0,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", metavar="FILE", help="Write the image (PNG) to FILE (mode 0600).")
+    ] = None,
+    request_id: RequestIdOpt = None,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Test-capture a finger on a scanner and show the quality score (the image only goes to --out)."""
+    settings = _settings(ctx, json_flag)
+    request_id = request_id if request_id is not None else str(uuid.uuid4())
+    with _reporting(settings):
+        ref = _reader_ref(device, station, device_pb2.DEVICE_KIND_FINGERPRINT_SCANNER)
+        _check_request_id(request_id)
+        try:
+            position = parse_finger(finger) if finger is not None else fingerprint_pb2.FINGER_POSITION_UNSPECIFIED
+        except ValueError as err:
+            raise usage_error(str(err)) from err
+        if out is not None:
+            _check_photo_out(out, "--out")
+        with settings.gateway() as gateway:
+            scanner = gateway.get_device(ref)
+            where = f"{scanner.device_id} ({scanner.station_id})" if scanner.station_id else scanner.device_id
+            header = (
+                f"capturing the {finger_word(position).replace('_', ' ')} finger on {where}: "
+                f"waiting up to {wait:g}s per attempt (request {request_id})"
+            )
+            with ReadProgress(render.make_console(stderr=True), header, quiet=settings.json_output) as progress:
+                response = gateway.capture_fingerprint(
+                    ref,
+                    device_id=scanner.device_id,
+                    request_id=request_id,
+                    finger=position,
+                    min_quality=min_quality or 0,
+                    attempts=attempts or 0,
+                    wait=wait,
+                    on_event=progress.update,
+                )
+        written = _write_fingerprint(out, response) if out is not None else None
+
+    if settings.json_output:
+        view = views.capture_view(response, request_id=request_id)
+        if out is not None:
+            view["out"] = written
+        _emit_json(view)
+    else:
+        render.make_console().print(render.capture_table(response, request_id=request_id))
+    if out is not None:
+        if written is None:
+            _note(f"the gateway sent no image; {out} was not written", style="yellow")
+        elif not settings.json_output:
+            _note(f"fingerprint image written to {out} (PNG, {written['size']} bytes)")
 
 
 # --- streams ---------------------------------------------------------------

@@ -17,10 +17,32 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from hallgw_api.v1 import device_pb2, device_service_pb2, idcard_pb2
+from hallgw_api.v1 import device_pb2, device_service_pb2, document_pb2, fingerprint_pb2, idcard_pb2
 
-from .names import action_word, admin_word, card_type_word, kind_word, oper_word, photo_format_word
-from .views import CARD_TYPE_LABELS, CardField, duration_seconds, iso_utc, timestamp_datetime
+from .names import (
+    action_word,
+    admin_word,
+    card_type_word,
+    finger_word,
+    hash_check_word,
+    kind_word,
+    mrz_source_word,
+    oper_word,
+    photo_format_word,
+    signature_word,
+)
+from .views import (
+    CARD_TYPE_LABELS,
+    QUALITY_COMPONENTS,
+    CardField,
+    chip_mrz_differences,
+    duration_seconds,
+    face_view,
+    fingerprint_image_view,
+    hints_view,
+    iso_utc,
+    timestamp_datetime,
+)
 
 OPER_STYLES = {
     "online": "green",
@@ -349,4 +371,111 @@ def card_table(
     grid.add_row("Request id", Text(request_id, style="dim"))
     if not show_pii:
         grid.add_row("", Text("personal data masked; --show-pii shows it", style="dim"))
+    return grid
+
+
+# --- travel documents --------------------------------------------------------
+
+SIGNATURE_STYLES = {"verified": "green", "not_verified": "yellow", "invalid": "bold red"}
+HASH_STYLES = {"match": "green", "mismatch": "bold red", "not_listed": "yellow"}
+
+
+def _key_value_grid() -> Table:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column()
+    return grid
+
+
+def _face_text(document: document_pb2.TravelDocument) -> Text:
+    face = face_view(document)
+    if face is None:
+        return Text("not requested (--face-out FILE writes it)", style="dim")
+    text = f"JPEG {face['width']}×{face['height']}, {face['size']} bytes"
+    if face["chip_format"] != "jpeg":
+        text += f" (on the chip: {face['chip_format'].upper()})"
+    return Text(text)
+
+
+def _passive_authentication_rows(grid: Table, pa: document_pb2.PassiveAuthentication) -> None:
+    hashes = Text("all data group hashes match EF.SOD", style="green") if pa.hashes_ok else None
+    if hashes is None:
+        hashes = Text("a data group does not match EF.SOD", style="bold red")
+    grid.add_row("Hashes", hashes)
+    checks = Text()
+    for index, check in enumerate(pa.data_groups):
+        word = hash_check_word(check.hash)
+        if index:
+            checks.append(", ")
+        checks.append(f"DG{check.number} ")
+        checks.append(word, style=HASH_STYLES.get(word, ""))
+    grid.add_row("", checks if pa.data_groups else Text("no data group checked", style="yellow"))
+    word = signature_word(pa.signature)
+    signature = Text(word, style=SIGNATURE_STYLES.get(word, ""))
+    if pa.signature_message:
+        signature.append(f": {pa.signature_message}")
+    grid.add_row("Signature", signature)
+
+
+def document_table(
+    response: document_pb2.ReadTravelDocumentResponse, fields: list[CardField], *, request_id: str, show_pii: bool
+) -> Table:
+    """The result of ``hallctl document read``: the MRZ, the chip's checks, the face image's size."""
+    document = response.document
+    grid = _key_value_grid()
+    if not fields:
+        grid.add_row("", Text("the gateway returned no MRZ for this document", style="yellow"))
+    for field in fields:
+        grid.add_row(field.label, Text(field.text or "-"))
+    grid.add_row("MRZ source", Text(mrz_source_word(document.mrz_source)))
+    if document.chip_mrz_matches:
+        grid.add_row("Chip MRZ", Text("matches the printed MRZ", style="green"))
+    else:
+        differences = chip_mrz_differences(document)
+        detail = f" ({', '.join(differences)})" if differences else ""
+        grid.add_row("Chip MRZ", Text(f"differs from the printed MRZ{detail}", style="bold red"))
+    groups = " ".join(f"DG{number}" for number in document.data_groups_present)
+    grid.add_row("Data groups", Text(groups or "-"))
+    grid.add_row("LDS version", Text(document.lds_version or "-"))
+    _passive_authentication_rows(grid, document.passive_authentication)
+    grid.add_row("Face image", _face_text(document))
+    grid.add_row("Reader", Text(response.device_id or "-"))
+    grid.add_row("Request id", Text(request_id, style="dim"))
+    if not show_pii:
+        grid.add_row("", Text("personal data masked; --show-pii shows it", style="dim"))
+    return grid
+
+
+# --- fingerprints --------------------------------------------------------------
+
+
+def finger_text(finger: int) -> str:
+    """``right_index (2)``: the finger and its ISO/ANSI position code."""
+    return f"{finger_word(finger)} ({finger})"
+
+
+def capture_table(response: fingerprint_pb2.CaptureResponse, *, request_id: str) -> Table:
+    """The result of ``hallctl fingerprint capture``: finger, attempt, quality and its parts, the image's size."""
+    grid = _key_value_grid()
+    quality = response.quality
+    grid.add_row("Finger", Text(finger_text(response.finger)))
+    grid.add_row("Attempt", Text(str(response.attempt)))
+    grid.add_row("Quality", Text(f"{quality.score}/100", style="bold"))
+    for name in QUALITY_COMPONENTS:
+        component: fingerprint_pb2.QualityComponent = getattr(quality, name)
+        grid.add_row(f"  {name}", Text(f"{component.value:.2f} (raw {component.raw:g})"))
+    hints = hints_view(quality)
+    if not hints:
+        grid.add_row("Hints", Text("none", style="dim"))
+    for index, hint in enumerate(hints):
+        words = ": ".join(part for part in (hint["code"], hint["text"]) if part)
+        grid.add_row("Hints" if index == 0 else "", Text(words))
+    if response.HasField("image"):
+        image = fingerprint_image_view(response.image)
+        dpi = f", {image['resolution_dpi']} dpi" if image["resolution_dpi"] else ""
+        grid.add_row("Image", Text(f"PNG {image['width']}×{image['height']}{dpi}, {image['size']} bytes"))
+    else:
+        grid.add_row("Image", Text("none", style="yellow"))
+    grid.add_row("Scanner", Text(response.device_id or "-"))
+    grid.add_row("Request id", Text(request_id, style="dim"))
     return grid

@@ -1,14 +1,16 @@
 """Plain views of the API's messages: what ``--json`` prints and the tables show.
 
 Devices, events and frames carry no personal data (the gateway masks frame
-payloads itself), so they are converted field by field. A card is turned into an
-ordered list of ``CardField`` once, masked here and only here, and both the
-table and the JSON are built from that list: the two outputs cannot disagree
-about what is hidden.
+payloads itself), so they are converted field by field. A card, and a travel
+document's MRZ, is turned into an ordered list of ``CardField`` once, masked
+here and only here, and both the table and the JSON are built from that list:
+the two outputs cannot disagree about what is hidden. Fingerprint captures
+carry no personal data but the image, which is never shown.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,10 +19,24 @@ from typing import Any
 from google.protobuf import duration_pb2, text_format, timestamp_pb2
 from google.protobuf.message import Message
 
-from hallgw_api.v1 import device_pb2, device_service_pb2, idcard_pb2
+from hallgw_api.v1 import device_pb2, device_service_pb2, document_pb2, fingerprint_pb2, idcard_pb2
 
 from . import masking
-from .names import action_word, admin_word, card_type_word, direction_word, kind_word, oper_word, photo_format_word
+from .names import (
+    action_word,
+    admin_word,
+    card_type_word,
+    chip_format_word,
+    direction_word,
+    finger_word,
+    hash_check_word,
+    kind_word,
+    mrz_format_word,
+    mrz_source_word,
+    oper_word,
+    photo_format_word,
+    signature_word,
+)
 
 JsonObject = dict[str, Any]
 
@@ -275,4 +291,185 @@ def card_view(response: idcard_pb2.ReadIdCardResponse, *, request_id: str, show_
         "photo": photo_view(card, "photo"),
         "decoded_photo": photo_view(card, "decoded_photo"),
         "pii_masked": not show_pii,
+    }
+
+
+# --- travel documents --------------------------------------------------------
+
+_MRZ_LABELS = {
+    "format": "Format",
+    "document_code": "Document code",
+    "issuing_state": "Issuing state",
+    "nationality": "Nationality",
+    "sex": "Sex",
+    "document_number": "Document number",
+    "primary_identifier": "Surname",
+    "secondary_identifier": "Given names",
+    "date_of_birth": "Date of birth",
+    "date_of_expiry": "Date of expiry",
+    "optional_data": "Optional data",
+    "optional_data_2": "Optional data 2",
+    "lines": "MRZ lines",
+}
+# The order of the table and of the JSON object: the document first, then the holder.
+_MRZ_ORDER = tuple(_MRZ_LABELS)
+
+
+def mask_mrz_date(date: str) -> str:
+    """``491231`` -> ``49****``: a date of birth keeps its (two-digit) year, as read-id keeps the year."""
+    if len(date) <= 2:
+        return masking.MASK * len(date)
+    return date[:2] + masking.MASK * (len(date) - 2)
+
+
+# How each MRZ field is masked. Sex and the date of expiry are shown as they
+# are, as read-id shows sex and validity. A field missing from both tables
+# (added to the API after this client was built) is hidden whole.
+_MRZ_MASKS: dict[str, Callable[[str], str]] = {
+    "document_number": masking.mask_number,
+    "primary_identifier": masking.mask_name,
+    "secondary_identifier": masking.mask_name,
+    "date_of_birth": mask_mrz_date,
+    "optional_data": masking.mask_number,
+    "optional_data_2": masking.mask_number,
+}
+_MRZ_NOT_PERSONAL = frozenset({"document_code", "issuing_state", "nationality", "sex", "date_of_expiry"})
+
+
+def _mrz_field(mrz: document_pb2.MrzFields, name: str, *, show_pii: bool) -> CardField:
+    label = _MRZ_LABELS.get(name, name.replace("_", " ").capitalize())
+    if name == "format":
+        word = mrz_format_word(mrz.format)
+        return CardField(name, label, word.upper() if not word.startswith("unknown") else word, word)
+    if name == "lines":
+        # The lines repeat every personal field: hidden entirely, one mask per line.
+        lines = list(mrz.lines) if show_pii else [masking.mask_whole(line) for line in mrz.lines]
+        return CardField(name, label, "\n".join(lines), lines)
+    value = getattr(mrz, name)
+    if not isinstance(value, str):
+        text = text_format.MessageToString(value, as_one_line=True) if isinstance(value, Message) else str(value)
+        return CardField(name, label, text if show_pii else masking.mask_whole(text), text if show_pii else None)
+    text = value
+    if not show_pii:
+        if name in _MRZ_MASKS:
+            text = _MRZ_MASKS[name](text)
+        elif name not in _MRZ_NOT_PERSONAL:
+            text = masking.mask_whole(text)
+    return CardField(name, label, text, text)
+
+
+def mrz_fields(mrz: document_pb2.MrzFields, *, show_pii: bool) -> list[CardField]:
+    """The fields of an MRZ, masked unless ``show_pii``; the second optional data only on TD1 documents."""
+    known = [name for name in _MRZ_ORDER if name in mrz.DESCRIPTOR.fields_by_name]
+    names = known + [f.name for f in mrz.DESCRIPTOR.fields if f.name not in _MRZ_LABELS]
+    return [
+        _mrz_field(mrz, name, show_pii=show_pii)
+        for name in names
+        if name != "optional_data_2" or mrz.format == document_pb2.MRZ_FORMAT_TD1 or mrz.optional_data_2
+    ]
+
+
+def chip_mrz_differences(document: document_pb2.TravelDocument) -> list[str]:
+    """The labels of the fields in which the chip's DG1 differs from the printed MRZ (never their values)."""
+    if not document.HasField("chip_mrz"):
+        return []
+    printed, chip = document.mrz, document.chip_mrz
+    return [
+        _MRZ_LABELS.get(f.name, f.name)
+        for f in printed.DESCRIPTOR.fields
+        if f.name != "lines" and getattr(printed, f.name) != getattr(chip, f.name)
+    ]
+
+
+def face_view(document: document_pb2.TravelDocument) -> JsonObject | None:
+    """Size and formats of the face image; the image itself is never shown."""
+    if not document.HasField("face"):
+        return None
+    face = document.face
+    return {
+        "format": "jpeg",
+        "chip_format": chip_format_word(face.chip_format),
+        "width": face.width,
+        "height": face.height,
+        "size": len(face.jpeg),
+    }
+
+
+def passive_authentication_view(pa: document_pb2.PassiveAuthentication) -> JsonObject:
+    """The data groups' hash checks and EF.SOD's signature."""
+    return {
+        "hashes_ok": pa.hashes_ok,
+        "data_groups": [{"number": dg.number, "hash": hash_check_word(dg.hash)} for dg in pa.data_groups],
+        "signature": signature_word(pa.signature),
+        "signature_message": pa.signature_message,
+    }
+
+
+def document_view(response: document_pb2.ReadTravelDocumentResponse, *, request_id: str, show_pii: bool) -> JsonObject:
+    """The ``--json`` object of ``document read``."""
+    document = response.document
+    return {
+        "device_id": response.device_id,
+        "request_id": request_id,
+        "mrz_source": mrz_source_word(document.mrz_source),
+        "mrz": {f.key: f.value for f in mrz_fields(document.mrz, show_pii=show_pii)},
+        "chip_mrz": (
+            {f.key: f.value for f in mrz_fields(document.chip_mrz, show_pii=show_pii)}
+            if document.HasField("chip_mrz")
+            else None
+        ),
+        "chip_mrz_matches": document.chip_mrz_matches,
+        "chip_mrz_differences": chip_mrz_differences(document),
+        "data_groups_present": list(document.data_groups_present),
+        "lds_version": document.lds_version or None,
+        "passive_authentication": passive_authentication_view(document.passive_authentication),
+        "face": face_view(document),
+        "pii_masked": not show_pii,
+    }
+
+
+# --- fingerprints --------------------------------------------------------------
+
+QUALITY_COMPONENTS = ("foreground", "contrast", "coherence", "moisture")
+
+
+def hints_view(quality: fingerprint_pb2.FingerprintQuality) -> list[JsonObject]:
+    """Each hint's stable code and its text."""
+    return [
+        {"code": code or None, "text": text or None}
+        for code, text in itertools.zip_longest(quality.hints, quality.hint_texts, fillvalue="")
+    ]
+
+
+def quality_view(quality: fingerprint_pb2.FingerprintQuality) -> JsonObject:
+    """The overall score, its four components (value 0..1 and the raw figure) and the hints."""
+    view: JsonObject = {"score": quality.score}
+    for name in QUALITY_COMPONENTS:
+        component: fingerprint_pb2.QualityComponent = getattr(quality, name)
+        view[name] = {"value": round(component.value, 4), "raw": round(component.raw, 4)}
+    view["hints"] = hints_view(quality)
+    return view
+
+
+def fingerprint_image_view(image: fingerprint_pb2.FingerprintImage) -> JsonObject:
+    """Size and resolution of the image; the image itself is never shown."""
+    return {
+        "format": "png",
+        "width": image.width,
+        "height": image.height,
+        "resolution_dpi": image.resolution_dpi,
+        "size": len(image.png),
+    }
+
+
+def capture_view(response: fingerprint_pb2.CaptureResponse, *, request_id: str) -> JsonObject:
+    """The ``--json`` object of ``fingerprint capture``."""
+    return {
+        "device_id": response.device_id,
+        "request_id": request_id,
+        "finger": finger_word(response.finger),
+        "finger_code": int(response.finger),
+        "attempt": response.attempt,
+        "quality": quality_view(response.quality),
+        "image": fingerprint_image_view(response.image) if response.HasField("image") else None,
     }
