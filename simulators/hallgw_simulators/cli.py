@@ -67,7 +67,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--control", type=_address, help="control server HOST:PORT (default 127.0.0.1:<scenario>)")
     run.add_argument("--ready-file", type=Path, help="JSON file written once everything listens")
     run.add_argument("--seed", type=int, help="override the scenario's seed")
-    run.add_argument("--baud", type=_baud, help="line rate of every device (0 = unpaced)")
+    run.add_argument(
+        "--baud", type=_baud, help="line rate of every serial device, overriding the scenario (0 = unpaced)"
+    )
 
     ctl = commands.add_parser("ctl", help="send one request to a running hall")
     where = ctl.add_mutually_exclusive_group(required=True)
@@ -88,6 +90,13 @@ def _parser() -> argparse.ArgumentParser:
     place.add_argument("station")
     place.add_argument("document")
     place.add_argument("options", nargs="*", help="tampered-dg1, tampered-dg2, bad-signature")
+    finger = ops.add_parser(
+        "finger", help="put a finger on a fingerprint scanner, e.g. `finger fp-01 alice/right-index light 0.8`"
+    )
+    finger.add_argument("device")
+    finger.add_argument("finger_id")
+    finger.add_argument("contact", nargs="?", default="good", help="good, light, moving, dry or wet")
+    finger.add_argument("coverage", nargs="?", default="1.0", help="0.1 .. 1.0")
     fault = ops.add_parser("fault", help="apply a fault, e.g. `fault idr-01 corrupt 2`")
     fault.add_argument("device")
     fault.add_argument("fault")
@@ -167,7 +176,9 @@ def _ctl(args: argparse.Namespace) -> int:
         print(f"hallsim: cannot read the control address from {args.ready_file}: {err}", file=sys.stderr)
         return EXIT_USAGE
     request: dict[str, Any] = {"op": args.op}
-    if args.op in ("insert", "remove", "fault"):
+    if args.op == "finger":  # the place fault, spelt for people
+        request = {"op": "fault", "fault": "place", "args": [args.finger_id, args.contact, args.coverage]}
+    if args.op in ("insert", "remove", "fault", "finger"):
         request["device"] = args.device
     if args.op == "insert":
         request["card"] = args.card

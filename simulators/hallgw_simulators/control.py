@@ -3,7 +3,10 @@
 Each request is one JSON object on one line; each answer is one JSON object on
 one line, ``{"ok": true, ...}`` or ``{"ok": false, "error": "..."}``. A
 connection may carry any number of requests, answered in order. Ops: ``list``,
-``cards``, ``insert``, ``remove``, ``fault`` (see ``docs/simulators.md``).
+``cards``, ``insert``, ``remove``, ``fault``, ``documents``, ``place`` (see
+``docs/simulators.md``). A fingerprint scanner's finger is moved with the
+``fault`` op (``place``, ``touch``, ``lift``), for which the client has
+:meth:`ControlClient.finger` and :meth:`ControlClient.touch`.
 
 :class:`ControlServer` serves a handler coroutine; :class:`ControlClient` is
 the small async client tests and ``hallsim ctl`` use.
@@ -168,3 +171,20 @@ class ControlClient:
     async def place(self, station: str, document: str, *options: str) -> dict[str, Any]:
         """Present a passport-deck document at a station (MRZ reader scan and chip on the reader)."""
         return await self.request("place", station=station, document=document, options=list(options))
+
+    async def finger(self, device: str, finger_id: str, contact: str = "good", coverage: float = 1.0) -> dict[str, Any]:
+        """Put a finger on a fingerprint scanner (the ``place`` fault)."""
+        return await self.fault(device, "place", finger_id, contact, str(coverage))
+
+    async def touch(
+        self,
+        device: str,
+        finger_id: str,
+        *,
+        contact: str = "good",
+        coverage: float = 1.0,
+        after_ms: int = 500,
+        hold_ms: int = 1500,
+    ) -> dict[str, Any]:
+        """A finger's timeline on a fingerprint scanner: placed after ``after_ms``, lifted ``hold_ms`` later."""
+        return await self.fault(device, "touch", finger_id, contact, str(coverage), after_ms, hold_ms)

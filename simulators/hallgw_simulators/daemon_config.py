@@ -34,6 +34,7 @@ _KIND_NAMES: Final = {
     "idcard_reader": "ID card reader",
     "mrz_reader": "MRZ reader",
     "document_reader": "document chip reader",
+    "fingerprint_scanner": "fingerprint scanner",
 }
 
 

@@ -4,6 +4,11 @@
 on its transport (pty symlinks go into ``state_dir``) and the JSON-lines
 control server on 127.0.0.1; leaving the block closes everything and removes
 the symlinks. :meth:`VirtualHall.handle` is the control protocol's dispatcher.
+
+USB devices (transport ``usbip``: the fingerprint scanners) hang on one
+:class:`~hallgw_simulators.usbip_server.UsbIpServer` per hall, on 127.0.0.1
+and a free port, started before the devices and closed after them; the ready
+file lists it under ``"usbip"``.
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ from hallgw_simulators.daemon_config import render_daemon_config
 from hallgw_simulators.deck import Deck, build_deck
 from hallgw_simulators.document_reader_device import DocumentReaderDevice
 from hallgw_simulators.faults import FaultArg, FaultError
+from hallgw_simulators.fingerprint_device import DEFAULT_BAUD as FINGERPRINT_DEFAULT_BAUD
+from hallgw_simulators.fingerprint_device import FingerprintModuleDevice
+from hallgw_simulators.fingerprint_usb import FingerprintUsbDevice
 from hallgw_simulators.idcard_device import IdCardReaderDevice
 from hallgw_simulators.links import Endpoint, PtyEndpoint, TcpEndpoint
 from hallgw_simulators.mrz_reader_device import DEFAULT_BAUD as MRZ_DEFAULT_BAUD
@@ -26,8 +34,9 @@ from hallgw_simulators.mrz_reader_device import MrzReaderDevice
 from hallgw_simulators.passport_deck import PassportDeck, build_passport_deck
 from hallgw_simulators.passport_pki import write_csca_pem
 from hallgw_simulators.scenario import DeviceSpec, Scenario
+from hallgw_simulators.usbip_server import UsbIpServer
 
-SimDevice = IdCardReaderDevice | MrzReaderDevice | DocumentReaderDevice
+SimDevice = IdCardReaderDevice | MrzReaderDevice | DocumentReaderDevice | FingerprintModuleDevice | FingerprintUsbDevice
 
 _FIELDS: dict[str, frozenset[str]] = {
     "list": frozenset({"op"}),
@@ -60,6 +69,10 @@ class VirtualHall:
         self.seed = scenario.hall.seed if seed is None else seed
         self.deck: Deck = build_deck(self.seed)
         self.passports: PassportDeck = build_passport_deck()
+        self.usbip: UsbIpServer | None = (
+            UsbIpServer(host="127.0.0.1", port=0) if any(d.transport == "usbip" for d in scenario.devices) else None
+        )
+        """The hall's USB/IP server, when a device is on USB."""
         self.devices: dict[str, SimDevice] = {spec.id: self._device(spec, baud) for spec in scenario.devices}
         port = scenario.hall.control_port if control_port is None else control_port
         self.control = ControlServer(self.handle, host=control_host, port=port)
@@ -83,6 +96,11 @@ class VirtualHall:
                 name=spec.name,
                 document=spec.document,
             )
+        if spec.transport == "usbip":
+            assert self.usbip is not None  # noqa: S101 - created for any usbip device
+            return FingerprintUsbDevice(
+                device_id=spec.id, seed=self.seed, server=self.usbip, station=spec.station, name=spec.name
+            )
         endpoint: Endpoint
         if spec.transport == "pty":
             endpoint = PtyEndpoint(spec.id, self.state_dir / f"{spec.id}.tty")
@@ -99,6 +117,17 @@ class VirtualHall:
                 station=spec.station,
                 name=spec.name,
                 baud=MRZ_DEFAULT_BAUD if mrz_baud is None else mrz_baud,
+            )
+        if spec.kind == "fingerprint_scanner":
+            # 57600 as the modules ship, unless the scenario or the run says otherwise.
+            fp_baud = baud_override if baud_override is not None else spec.baud
+            return FingerprintModuleDevice(
+                device_id=spec.id,
+                seed=self.seed,
+                endpoint=endpoint,
+                station=spec.station,
+                name=spec.name,
+                baud=FINGERPRINT_DEFAULT_BAUD if fp_baud is None else fp_baud,
             )
         if baud_override is not None:
             baud = baud_override
@@ -123,6 +152,8 @@ class VirtualHall:
             self.csca_path.parent.mkdir(exist_ok=True)
             write_csca_pem(self.csca_path)
         try:
+            if self.usbip is not None:
+                await self.usbip.start()
             for device in self.devices.values():
                 await device.start()
                 self._started.append(device)
@@ -138,6 +169,8 @@ class VirtualHall:
             device = self._started.pop()
             with contextlib.suppress(OSError):
                 await device.stop()
+        if self.usbip is not None:
+            await self.usbip.close()
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -168,12 +201,15 @@ class VirtualHall:
     def ready_info(self) -> dict[str, Any]:
         """What the ready file says: the control address and where each device is."""
         host, port = self.control_address
-        return {
+        info: dict[str, Any] = {
             "hall": self.scenario.hall.name,
             "seed": self.seed,
             "control": {"host": host, "port": port},
-            "devices": [_where(device) for device in self.devices.values()],
         }
+        if self.usbip is not None:
+            info["usbip"] = {"host": self.usbip.host, "port": self.usbip.port}
+        info["devices"] = [_where(device) for device in self.devices.values()]
+        return info
 
     # -- control protocol --------------------------------------------------------
     async def handle(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -283,6 +319,17 @@ def _where(device: SimDevice) -> dict[str, Any]:
             "link": device.link_url,
             "path": None,
             "port": device.port,
+        }
+    if isinstance(device, FingerprintUsbDevice):
+        return {
+            "id": device.device_id,
+            "kind": device.kind,
+            "station": device.station,
+            "transport": device.transport,
+            "link": device.link_url,
+            "path": None,
+            "port": device.server.port,
+            "busid": device.busid,
         }
     endpoint = device.endpoint
     return {

@@ -20,9 +20,16 @@ from hallgw_simulators.links import BAUD_RATES
 from hallgw_simulators.passport_deck import build_passport_deck
 
 STATION_KINDS: Final = ("window", "desk", "booth", "area24")
-DEVICE_KINDS: Final = ("idcard_reader", "mrz_reader", "document_reader")
-TRANSPORTS: Final = ("pty", "tcp", "vpcd")
+DEVICE_KINDS: Final = ("idcard_reader", "mrz_reader", "document_reader", "fingerprint_scanner")
+TRANSPORTS: Final = ("pty", "tcp", "vpcd", "usbip")
 SERIAL_TRANSPORTS: Final = ("pty", "tcp")
+KIND_TRANSPORTS: Final = {
+    "idcard_reader": SERIAL_TRANSPORTS,
+    "mrz_reader": SERIAL_TRANSPORTS,
+    "document_reader": ("vpcd",),
+    "fingerprint_scanner": (*SERIAL_TRANSPORTS, "usbip"),
+}
+"""The transports each kind of device comes on."""
 VPCD_SLOTS: Final = 2
 """vpcd's slots per pcscd (readers Virtual PCD 00 00 and 00 01)."""
 _IDENT: Final = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
@@ -69,7 +76,7 @@ class DeviceSpec:
     station: str
     transport: str
     baud: int | None = None
-    """Line rate; None means the hall's."""
+    """Line rate; None means the kind's default (the hall's for an ID card reader)."""
     card: str | None = None
     """Card id lying on the reader at start."""
     name: str | None = None
@@ -228,16 +235,19 @@ class _DeviceParser:
             # A station's devices fill roles: the daemon refuses two of one kind.
             raise table.error("station", f"station {station!r} already has a {kind} device")
         transport = _must(table.string("transport", required=True, choices=TRANSPORTS))
-        if (kind == "document_reader") != (transport == "vpcd"):
-            expected = "vpcd" if kind == "document_reader" else " or ".join(SERIAL_TRANSPORTS)
+        if transport not in KIND_TRANSPORTS[kind]:
+            expected = " or ".join(KIND_TRANSPORTS[kind])
             raise table.error("transport", f"a {kind} takes transport {expected}, not {transport!r}")
+        baud = table.baud("baud")
+        if baud is not None and transport not in SERIAL_TRANSPORTS:
+            raise table.error("baud", f"only a pty or tcp device has a line rate, not a {transport} one")
         self.devices.append(
             DeviceSpec(
                 id=device_id,
                 kind=kind,
                 station=station,
                 transport=transport,
-                baud=table.baud("baud"),
+                baud=baud,
                 card=self._card(table, kind),
                 name=table.string("name"),
                 port=self._port(table, transport),
