@@ -26,6 +26,7 @@ REQUIRED: Final[Mapping[str, Role]] = {
     "/hallgw.v1.DeviceService/TraceFrames": Role.ENGINEER,
     "/hallgw.v1.IdCardService/ReadIdCard": Role.BUSINESS,
     "/hallgw.v1.DocumentService/ReadTravelDocument": Role.BUSINESS,
+    "/hallgw.v1.FingerprintService/Capture": Role.BUSINESS,
 }
 """The role each RPC needs. A method missing here needs ENGINEER (a test checks none is missing)."""
 

@@ -7,12 +7,14 @@ from typing import Final
 
 from google.protobuf import duration_pb2, timestamp_pb2
 
-from hallgw_api.v1 import device_pb2, device_service_pb2, document_pb2, idcard_pb2
+from hallgw_api.v1 import device_pb2, device_service_pb2, document_pb2, fingerprint_pb2, idcard_pb2
 from hallgw_daemon.core.errors import InvalidRequestError
 from hallgw_daemon.core.events import Event, Finished, LinkFault, Progress, StateChanged
 from hallgw_daemon.core.model import Action, AdminState, DeviceKind, DeviceSnapshot, OperState
 from hallgw_daemon.drivers.base import Direction, TraceRecord
 from hallgw_daemon.drivers.document import DocumentRead, HashCheck, SignatureStatus
+from hallgw_daemon.drivers.fingerprint import Capture
+from hallgw_daemon.drivers.fingerprint_quality import Component, Quality
 from hallgw_daemon.drivers.idcard import CardResult
 from hallgw_protocols.icao9303 import ImageFormat, Mrz, MrzFormat
 from hallgw_protocols.idcard_sam import (
@@ -296,3 +298,31 @@ def travel_document(read: DocumentRead, *, from_reader: bool, include_face: bool
             )
         )
     return msg
+
+
+def _component(c: Component) -> fingerprint_pb2.QualityComponent:
+    return fingerprint_pb2.QualityComponent(value=c.value, raw=c.raw)
+
+
+def fingerprint_quality(q: Quality) -> fingerprint_pb2.FingerprintQuality:
+    return fingerprint_pb2.FingerprintQuality(
+        score=q.overall,
+        foreground=_component(q.foreground),
+        contrast=_component(q.contrast),
+        coherence=_component(q.coherence),
+        moisture=_component(q.moisture),
+        hints=[h.value for h in q.guidance],
+        hint_texts=[h.text for h in q.guidance],
+    )
+
+
+def capture_response(capture: Capture, *, finger: int, device_id: str) -> fingerprint_pb2.CaptureResponse:
+    return fingerprint_pb2.CaptureResponse(
+        image=fingerprint_pb2.FingerprintImage(
+            png=capture.png, width=capture.width, height=capture.height, resolution_dpi=capture.resolution_dpi
+        ),
+        quality=fingerprint_quality(capture.quality),
+        attempt=capture.attempt,
+        finger=finger,  # type: ignore[arg-type]  # the request's enum value, echoed
+        device_id=device_id,
+    )

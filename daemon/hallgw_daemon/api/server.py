@@ -14,12 +14,14 @@ from hallgw_api.v1 import (
     device_service_pb2_grpc,
     document_pb2,
     document_pb2_grpc,
+    fingerprint_pb2,
+    fingerprint_pb2_grpc,
     idcard_pb2,
     idcard_pb2_grpc,
 )
 from hallgw_daemon.api.auth import Authorizer
 from hallgw_daemon.api.interceptors import instrument
-from hallgw_daemon.api.services import DeviceService, DocumentService, IdCardService
+from hallgw_daemon.api.services import DeviceService, DocumentService, FingerprintService, IdCardService
 from hallgw_daemon.config import ApiSection, TlsSection
 from hallgw_daemon.core.model import DeviceKind, OperState
 from hallgw_daemon.supervisor import DeviceRegistry
@@ -28,8 +30,13 @@ SERVICE_NAMES = (
     device_service_pb2.DESCRIPTOR.services_by_name["DeviceService"].full_name,
     idcard_pb2.DESCRIPTOR.services_by_name["IdCardService"].full_name,
     document_pb2.DESCRIPTOR.services_by_name["DocumentService"].full_name,
+    fingerprint_pb2.DESCRIPTOR.services_by_name["FingerprintService"].full_name,
 )
-KIND_SERVICE = {DeviceKind.IDCARD_READER: SERVICE_NAMES[1], DeviceKind.DOCUMENT_READER: SERVICE_NAMES[2]}
+KIND_SERVICE = {
+    DeviceKind.IDCARD_READER: SERVICE_NAMES[1],
+    DeviceKind.DOCUMENT_READER: SERVICE_NAMES[2],
+    DeviceKind.FINGERPRINT_SCANNER: SERVICE_NAMES[3],
+}
 
 
 def server_credentials(tls: TlsSection) -> grpc.ServerCredentials:
@@ -59,6 +66,12 @@ class ApiServer:
         )
         document_pb2_grpc.add_DocumentServiceServicer_to_server(
             instrument(DocumentService(registry), document_pb2.DESCRIPTOR.services_by_name["DocumentService"], auth),
+            self.server,
+        )
+        fingerprint_pb2_grpc.add_FingerprintServiceServicer_to_server(
+            instrument(
+                FingerprintService(registry), fingerprint_pb2.DESCRIPTOR.services_by_name["FingerprintService"], auth
+            ),
             self.server,
         )
         self.health = health_aio.HealthServicer()

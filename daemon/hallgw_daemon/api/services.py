@@ -1,4 +1,4 @@
-"""The servicers of ``hallgw.v1``: DeviceService, IdCardService and DocumentService."""
+"""The servicers of ``hallgw.v1``: DeviceService, IdCardService, DocumentService and FingerprintService."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from hallgw_api.v1 import (
     device_service_pb2_grpc,
     document_pb2,
     document_pb2_grpc,
+    fingerprint_pb2,
+    fingerprint_pb2_grpc,
     idcard_pb2,
     idcard_pb2_grpc,
 )
@@ -22,6 +24,7 @@ from hallgw_daemon.core.events import Event, StateChanged
 from hallgw_daemon.core.model import AdminState, DeviceKind, DeviceSnapshot
 from hallgw_daemon.drivers.base import TraceRecord
 from hallgw_daemon.drivers.document import DocumentRead, DocumentReaderDriver
+from hallgw_daemon.drivers.fingerprint import DEFAULT_ATTEMPTS, DEFAULT_MINIMUM, Capture, FingerprintScannerDriver
 from hallgw_daemon.drivers.idcard import CardResult, IdCardReaderDriver
 from hallgw_daemon.drivers.mrz import MrzReaderDriver
 from hallgw_daemon.supervisor import DeviceRegistry, ManagedDevice
@@ -30,6 +33,9 @@ from hallgw_protocols.icao9303 import Mrz, parse_mrz
 
 DEFAULT_CARD_WAIT: Final = 10.0
 """Card wait when the call has neither card_wait nor a deadline."""
+DEFAULT_FINGER_WAIT: Final = 20.0
+"""Finger wait when the call has neither finger_wait nor a deadline."""
+MAX_ATTEMPTS: Final = 10
 DEFAULT_DOCUMENT_WAIT: Final = 20.0
 """Document wait when the call has neither document_wait nor a deadline."""
 MAX_MRZ_TEXT: Final = 200
@@ -280,3 +286,41 @@ class DocumentService(document_pb2_grpc.DocumentServiceServicer):  # type: ignor
             document=convert.travel_document(result, from_reader=given is None, include_face=not request.skip_face),
             device_id=dev.id,
         )
+
+
+class FingerprintService(fingerprint_pb2_grpc.FingerprintServiceServicer):  # type: ignore[misc]  # generated base is untyped
+    """Captures fingerprints with a quality the applicant can act on."""
+
+    def __init__(self, registry: DeviceRegistry) -> None:
+        self.registry = registry
+
+    async def Capture(self, request: fingerprint_pb2.CaptureRequest, context: Ctx) -> fingerprint_pb2.CaptureResponse:
+        check_request_id(request.request_id)
+        dev = resolve(self.registry, request.device, default_kind=DeviceKind.FINGERPRINT_SCANNER)
+        if dev.kind is not DeviceKind.FINGERPRINT_SCANNER:
+            raise InvalidRequestError(f"device {dev.id} is a {dev.kind.value}, not a fingerprint scanner")
+        if request.finger not in fingerprint_pb2.FingerPosition.values():
+            raise InvalidRequestError("finger must be a finger position 0..10 (ISO/ANSI codes)")
+        if request.min_quality > 100:
+            raise InvalidRequestError("min_quality must be between 0 (the default) and 100")
+        if request.max_attempts > MAX_ATTEMPTS:
+            raise InvalidRequestError(f"max_attempts must be between 0 (the default) and {MAX_ATTEMPTS}")
+        minimum = request.min_quality or DEFAULT_MINIMUM
+        attempts = request.max_attempts or DEFAULT_ATTEMPTS
+        deadline = call_deadline(context)
+        if request.HasField("finger_wait"):
+            wait = request.finger_wait.ToTimedelta().total_seconds()
+            if wait < 0:
+                raise InvalidRequestError("finger_wait must not be negative")
+        else:
+            wait = DEFAULT_FINGER_WAIT if deadline is None else float("inf")
+        until = wait_until(wait, deadline)
+        progress = dev.progress(request.request_id)
+
+        async def capture(driver: FingerprintScannerDriver) -> Capture:
+            return await driver.capture(min_quality=minimum, attempts=attempts, wait_until=until, progress=progress)
+
+        result = await dev.run_command(
+            "CaptureFingerprint", capture, FingerprintScannerDriver, request_id=request.request_id, deadline=deadline
+        )
+        return convert.capture_response(result, finger=request.finger, device_id=dev.id)

@@ -11,7 +11,7 @@ from typing import ClassVar, TypeVar
 
 from hallgw_daemon.core.errors import InternalError
 from hallgw_daemon.core.model import DeviceKind, utcnow
-from hallgw_daemon.transports import Link, PcscReader, Transport
+from hallgw_daemon.transports import ByteStream, Link, PcscReader, Transport, UsbLink
 
 
 class Direction(enum.Enum):
@@ -79,9 +79,9 @@ class Driver(abc.ABC):
         """Stop using the link and close it."""
 
 
-def stream_of(transport: Transport, device_id: str) -> Link:
+def stream_of(transport: Transport, device_id: str) -> ByteStream:
     """``transport`` as a byte stream, for drivers of serial devices (config validation makes this hold)."""
-    if not isinstance(transport, Link):
+    if not isinstance(transport, Link | UsbLink):
         raise InternalError(f"device {device_id}: a byte-stream driver got {transport!r}")
     return transport
 

@@ -34,7 +34,7 @@ from hallgw_daemon.core.errors import LinkLostError, MrzInvalidError, NoDocument
 from hallgw_daemon.core.model import DeviceKind
 from hallgw_daemon.drivers.base import Direction, Driver, DriverContext, TraceRecord, register_driver, stream_of
 from hallgw_daemon.logging import get_logger
-from hallgw_daemon.transports import Link, LinkClosedError, Transport
+from hallgw_daemon.transports import ByteStream, LinkClosedError, Transport
 from hallgw_protocols import RemoteProtocolError
 from hallgw_protocols.icao9303 import Mrz, parse_mrz
 from hallgw_protocols.mrz_reader import MrzEvent, MrzLineCollector, MrzReadError, MrzScan
@@ -69,7 +69,7 @@ class MrzReaderDriver(Driver):
 
     def __init__(self, ctx: DriverContext) -> None:
         super().__init__(ctx)
-        self._link: Link | None = None
+        self._link: ByteStream | None = None
         self._codec = MrzLineCollector()
         self._scans: collections.deque[_Scan] = collections.deque(maxlen=MAX_KEPT)
         self._arrived = asyncio.Event()
@@ -112,7 +112,7 @@ class MrzReaderDriver(Driver):
             self._closed.set_result(reason)
         self._arrived.set()  # wake a waiting read: it sees the link is gone
 
-    async def _read_loop(self, link: Link) -> None:
+    async def _read_loop(self, link: ByteStream) -> None:
         loop = asyncio.get_running_loop()
         try:
             while True:

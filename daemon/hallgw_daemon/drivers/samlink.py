@@ -17,7 +17,7 @@ from typing import Final
 
 from hallgw_daemon.core.errors import DeviceProtocolError, DeviceTimeoutError, LinkLostError
 from hallgw_daemon.drivers.base import Direction, DriverContext, TraceRecord
-from hallgw_daemon.transports import Link, LinkClosedError
+from hallgw_daemon.transports import ByteStream, LinkClosedError
 from hallgw_protocols import NEED_DATA, RemoteProtocolError, Role
 from hallgw_protocols.idcard_sam import Command, CommandCode, Response, SamConnection, status_text
 
@@ -53,7 +53,7 @@ def trace_response(resp: Response) -> TraceRecord:
 class SamLink:
     """The host end of one SAM link (see module docstring)."""
 
-    def __init__(self, link: Link, ctx: DriverContext) -> None:
+    def __init__(self, link: ByteStream, ctx: DriverContext) -> None:
         self._link = link
         self._ctx = ctx
         self._conn = SamConnection(Role.HOST)

@@ -22,6 +22,7 @@ FUNCTION_OF_KIND: Final = {
     DeviceKind.IDCARD_READER: "id_card_reading",
     DeviceKind.MRZ_READER: "travel_document_reading",
     DeviceKind.DOCUMENT_READER: "travel_document_reading",
+    DeviceKind.FINGERPRINT_SCANNER: "fingerprint_capture",
 }
 """The business function a device kind serves, as availability names it."""
 UNASSIGNED: Final = "unassigned"

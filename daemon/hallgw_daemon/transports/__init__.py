@@ -1,16 +1,22 @@
 """Transports to devices, opened from a URL.
 
 Byte streams: ``serial:///dev/ttyUSB0?baud=115200`` or ``tcp://127.0.0.1:7001``
-(a simulator or a serial-over-IP converter) open a :class:`Link`; drivers never
-see which it is. Smart-card readers: ``pcsc://READER NAME`` opens a
-:class:`PcscReader` of pcscd. :func:`open_transport` opens whichever the URL
-names; a driver checks it got the kind it speaks.
+(a simulator or a serial-over-IP converter) open a :class:`Link`;
+``usb://VID:PID?serial=S`` and ``usbip://HOST:PORT?vid=&pid=&serial=`` open a
+:class:`UsbLink` (a bulk endpoint pair through pyusb, locally or over USB/IP).
+Drivers never see which it is. Smart-card readers: ``pcsc://READER NAME``
+opens a :class:`PcscReader` of pcscd. :func:`open_transport` opens whichever
+the URL names; a driver checks it got the kind it speaks.
 """
 
 from hallgw_daemon.transports.link import Link, LinkClosedError, LinkOpenError, LinkUrl, open_link, parse_link_url
 from hallgw_daemon.transports.pcsc import CardChannel, CardIoError, CardRemovedError, PcscReader, open_pcsc
+from hallgw_daemon.transports.usb import UsbLink, open_usb
+from hallgw_daemon.transports.usbip_backend import UsbIpBackend, UsbUrl, find_device, parse_usb_url
 
-Transport = Link | PcscReader
+ByteStream = Link | UsbLink
+"""A transport that moves bytes: ``read``, ``write``, ``close``."""
+Transport = Link | UsbLink | PcscReader
 """Anything a driver can be attached to."""
 
 
@@ -18,10 +24,13 @@ async def open_transport(url: LinkUrl, *, timeout: float = 2.0) -> Transport:
     """Open the transport ``url`` names; LinkOpenError when it cannot."""
     if url.scheme == "pcsc":
         return await open_pcsc(url, timeout=timeout)
+    if url.scheme in ("usb", "usbip"):
+        return await open_usb(url, timeout=timeout)
     return await open_link(url, timeout=timeout)
 
 
 __all__ = [
+    "ByteStream",
     "CardChannel",
     "CardIoError",
     "CardRemovedError",
@@ -31,8 +40,14 @@ __all__ = [
     "LinkUrl",
     "PcscReader",
     "Transport",
+    "UsbIpBackend",
+    "UsbLink",
+    "UsbUrl",
+    "find_device",
     "open_link",
     "open_pcsc",
     "open_transport",
+    "open_usb",
     "parse_link_url",
+    "parse_usb_url",
 ]

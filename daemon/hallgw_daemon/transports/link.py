@@ -38,6 +38,8 @@ class LinkUrl:
             return f"serial://{self.path}?baud={self.baud}"
         if self.scheme == "pcsc":
             return f"pcsc://{self.path}"
+        if self.scheme in ("usb", "usbip"):
+            return self.path
         return f"tcp://{self.host}:{self.port}"
 
 
@@ -69,6 +71,11 @@ def parse_link_url(url: str) -> LinkUrl:
         if not name or not name.isprintable():
             raise ValueError(f"{url!r}: expected pcsc://READER NAME (as pcsc_scan or `hallctl` lists it)")
         return LinkUrl(scheme="pcsc", path=name)
+    if parts.scheme in ("usb", "usbip"):
+        from hallgw_daemon.transports.usbip_backend import parse_usb_url  # noqa: PLC0415 - keeps pyusb off serial-only paths
+
+        parse_usb_url(url)  # raises ValueError saying what was expected
+        return LinkUrl(scheme=parts.scheme, path=url)
     raise ValueError(f"{url!r}: unsupported link scheme {parts.scheme!r}")
 
 
