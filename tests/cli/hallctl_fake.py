@@ -1,8 +1,10 @@
 """A small in-memory hall served over real gRPC, for testing hallctl.
 
-``FakeHall`` holds devices, a card on each reader, frames to trace and errors to
-inject; ``FakeDeviceService`` and ``FakeIdCardService`` implement the generated
-servicer interfaces on top of it, and fail with real ``google.rpc`` rich errors
+``FakeHall`` holds devices, a card on each reader, a travel document on each
+chip reader, a capture on each fingerprint scanner, frames to trace and errors
+to inject; ``FakeDeviceService``, ``FakeIdCardService``, ``FakeDocumentService``
+and ``FakeFingerprintService`` implement the generated servicer interfaces on
+top of it, and fail with real ``google.rpc`` rich errors
 (ErrorInfo in the status details), as the daemon does.
 """
 
@@ -26,6 +28,10 @@ from hallgw_api.v1 import (
     device_pb2,
     device_service_pb2,
     device_service_pb2_grpc,
+    document_pb2,
+    document_pb2_grpc,
+    fingerprint_pb2,
+    fingerprint_pb2_grpc,
     idcard_pb2,
     idcard_pb2_grpc,
 )
@@ -48,6 +54,8 @@ class GatewayError:
     message: str
     action: str = "NONE"
     with_info: bool = True
+    # Extra ErrorInfo metadata (QUALITY_TOO_LOW's best score, ...).
+    details: dict[str, str] = field(default_factory=dict)
 
 
 def abort(context: grpc.ServicerContext, error: GatewayError, device_id: str = "") -> None:
@@ -55,7 +63,9 @@ def abort(context: grpc.ServicerContext, error: GatewayError, device_id: str = "
     if not error.with_info:
         context.abort(error.code, error.message)
     info = error_details_pb2.ErrorInfo(
-        reason=error.reason, domain="hallgw.gateway", metadata={"action": error.action, "device_id": device_id}
+        reason=error.reason,
+        domain="hallgw.gateway",
+        metadata={"action": error.action, "device_id": device_id, **error.details},
     )
     detail = any_pb2.Any()
     detail.Pack(info)
@@ -84,6 +94,13 @@ class FakeHall:
     sequence: int = 0
     # What the calls did, for assertions.
     read_calls: list[tuple[idcard_pb2.ReadIdCardRequest, float | None]] = field(default_factory=list)
+    # Travel documents and fingerprints, by device id.
+    documents: dict[str, document_pb2.TravelDocument] = field(default_factory=dict)
+    document_errors: dict[str, GatewayError] = field(default_factory=dict)
+    document_calls: list[tuple[document_pb2.ReadTravelDocumentRequest, float | None]] = field(default_factory=list)
+    captures: dict[str, fingerprint_pb2.CaptureResponse] = field(default_factory=dict)
+    capture_errors: dict[str, GatewayError] = field(default_factory=dict)
+    capture_calls: list[tuple[fingerprint_pb2.CaptureRequest, float | None]] = field(default_factory=list)
     admin_calls: list[device_service_pb2.SetAdminStateRequest] = field(default_factory=list)
     read_started: threading.Event = field(default_factory=threading.Event)
     read_cancelled: threading.Event = field(default_factory=threading.Event)
@@ -275,6 +292,103 @@ class FakeIdCardService(idcard_pb2_grpc.IdCardServiceServicer):  # type: ignore[
         return idcard_pb2.ReadIdCardResponse(card=card, device_id=device.device_id)
 
 
+def _progress(hall: FakeHall, device: device_pb2.Device, request_id: str, stages: list[tuple[str, str]]) -> None:
+    for stage, message in stages:
+        hall.publish(device, request_id, progress=device_pb2.CommandProgress(stage=stage, message=message))
+
+
+def _finish(hall: FakeHall, device: device_pb2.Device, request_id: str, operation: str, reason: str = "") -> None:
+    took = duration_pb2.Duration(nanos=750_000_000)
+    finished = device_pb2.CommandFinished(operation=operation, ok=not reason, reason=reason, duration=took)
+    hall.publish(device, request_id, finished=finished)
+
+
+class FakeDocumentService(document_pb2_grpc.DocumentServiceServicer):  # type: ignore[misc]
+    """ReadTravelDocument: the stages of a real read, then the hall's document or its error."""
+
+    def __init__(self, hall: FakeHall) -> None:
+        self.hall = hall
+
+    def ReadTravelDocument(self, request: Any, context: grpc.ServicerContext) -> Any:
+        hall = self.hall
+        hall.document_calls.append((request, context.time_remaining()))
+        device = hall.resolve(request.device)
+        if device is None:
+            abort(context, GatewayError(grpc.StatusCode.NOT_FOUND, "UNKNOWN_DEVICE", "no such reader"))
+        assert device is not None
+        rid = request.request_id
+        hall.wait_for_subscribers(lambda subs: any(s.request.request_id == rid for s in subs))
+        if not request.mrz:
+            _progress(
+                hall,
+                device,
+                rid,
+                [("WAITING_FOR_MRZ", "scan the data page on the MRZ reader"), ("MRZ_READ", "MRZ read")],
+            )
+        _progress(hall, device, rid, [("WAITING_FOR_DOCUMENT", "place the document's data page on the reader")])
+        error = hall.document_errors.get(device.device_id)
+        if error is not None:
+            _finish(hall, device, rid, "ReadTravelDocument", error.reason)
+            abort(context, error, device.device_id)
+        _progress(
+            hall,
+            device,
+            rid,
+            [
+                ("DOCUMENT_FOUND", "document found: keep it still on the reader"),
+                ("READING_CHIP", "reading the chip: keep the document still on the reader"),
+            ],
+        )
+        _finish(hall, device, rid, "ReadTravelDocument")
+        document = document_pb2.TravelDocument()
+        document.CopyFrom(hall.documents[device.device_id])
+        if request.mrz:
+            document.mrz_source = document_pb2.MRZ_SOURCE_REQUEST
+        if request.skip_face:
+            document.ClearField("face")
+        return document_pb2.ReadTravelDocumentResponse(document=document, device_id=device.device_id)
+
+
+class FakeFingerprintService(fingerprint_pb2_grpc.FingerprintServiceServicer):  # type: ignore[misc]
+    """Capture: the stages of a two-attempt capture, then the hall's capture or its error."""
+
+    def __init__(self, hall: FakeHall) -> None:
+        self.hall = hall
+
+    def Capture(self, request: Any, context: grpc.ServicerContext) -> Any:
+        hall = self.hall
+        hall.capture_calls.append((request, context.time_remaining()))
+        device = hall.resolve(request.device)
+        if device is None:
+            abort(context, GatewayError(grpc.StatusCode.NOT_FOUND, "UNKNOWN_DEVICE", "no such scanner"))
+        assert device is not None
+        rid = request.request_id
+        hall.wait_for_subscribers(lambda subs: any(s.request.request_id == rid for s in subs))
+        _progress(hall, device, rid, [("PLACE_FINGER", "place your finger on the sensor")])
+        error = hall.capture_errors.get(device.device_id)
+        if error is not None:
+            _finish(hall, device, rid, "Capture", error.reason)
+            abort(context, error, device.device_id)
+        _progress(
+            hall,
+            device,
+            rid,
+            [
+                ("PRESS_HARDER", "press a little harder"),
+                ("LIFT_FINGER", "lift your finger"),
+                ("PLACE_AGAIN", "place your finger again"),
+                ("HOLD_STILL", "hold your finger still"),
+                ("CAPTURED", "captured: quality 82"),
+            ],
+        )
+        _finish(hall, device, rid, "Capture")
+        response = fingerprint_pb2.CaptureResponse()
+        response.CopyFrom(hall.captures[device.device_id])
+        response.finger = request.finger
+        response.device_id = device.device_id
+        return response
+
+
 class FakeGateway:
     """A real gRPC server on 127.0.0.1 serving a FakeHall."""
 
@@ -283,6 +397,8 @@ class FakeGateway:
         self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=32))
         device_service_pb2_grpc.add_DeviceServiceServicer_to_server(FakeDeviceService(hall), self.server)
         idcard_pb2_grpc.add_IdCardServiceServicer_to_server(FakeIdCardService(hall), self.server)
+        document_pb2_grpc.add_DocumentServiceServicer_to_server(FakeDocumentService(hall), self.server)
+        fingerprint_pb2_grpc.add_FingerprintServiceServicer_to_server(FakeFingerprintService(hall), self.server)
         self.port = self.server.add_insecure_port("127.0.0.1:0")
         self.target = f"127.0.0.1:{self.port}"
 
@@ -450,4 +566,128 @@ def make_hall(now: datetime | None = None) -> FakeHall:
             time=ts(now), error="checksum mismatch in a 16-byte frame", data=bytes.fromhex("aaaaaa96690008")
         ),
     ]
+    return hall
+
+
+# --- travel documents and fingerprints -----------------------------------------
+
+# A fictional traveller; the tests fail if any of these leak without --show-pii.
+PASSPORT_SURNAME = "MUSTERMANN"
+PASSPORT_GIVEN = "ERIKA MARIA"
+PASSPORT_NUMBER = "C01X00T47"
+PASSPORT_BIRTH = "640812"
+PASSPORT_PERSONAL = "ZE184226B"
+PASSPORT_LINES = (
+    "P<D<<MUSTERMANN<<ERIKA<MARIA<<<<<<<<<<<<<<<<",
+    "C01X00T478D<<6408125F3101011ZE184226B<<<<<18",
+)
+FACE_JPEG = b"\xff\xd8\xff\xe0" + bytes(20_476)
+FINGERPRINT_PNG = b"\x89PNG\r\n\x1a\n" + bytes(9_992)
+
+
+def passport_mrz() -> document_pb2.MrzFields:
+    return document_pb2.MrzFields(
+        format=document_pb2.MRZ_FORMAT_TD3,
+        document_code="P",
+        issuing_state="D",
+        document_number=PASSPORT_NUMBER,
+        primary_identifier=PASSPORT_SURNAME,
+        secondary_identifier=PASSPORT_GIVEN,
+        nationality="D",
+        date_of_birth=PASSPORT_BIRTH,
+        sex="F",
+        date_of_expiry="310101",
+        optional_data=PASSPORT_PERSONAL,
+        lines=PASSPORT_LINES,
+    )
+
+
+def passport() -> document_pb2.TravelDocument:
+    return document_pb2.TravelDocument(
+        mrz=passport_mrz(),
+        mrz_source=document_pb2.MRZ_SOURCE_MRZ_READER,
+        chip_mrz=passport_mrz(),
+        chip_mrz_matches=True,
+        face=document_pb2.FaceImage(
+            jpeg=FACE_JPEG, width=480, height=640, chip_format=document_pb2.CHIP_IMAGE_FORMAT_JPEG2000
+        ),
+        passive_authentication=document_pb2.PassiveAuthentication(
+            hashes_ok=True,
+            data_groups=[
+                document_pb2.DataGroupCheck(number=1, hash=document_pb2.HASH_CHECK_MATCH),
+                document_pb2.DataGroupCheck(number=2, hash=document_pb2.HASH_CHECK_MATCH),
+            ],
+            signature=document_pb2.SIGNATURE_STATUS_VERIFIED,
+            signature_message="document signer certificate issued by CSCA Germany, both valid",
+        ),
+        data_groups_present=[1, 2, 14],
+        lds_version="1.7",
+    )
+
+
+def good_capture() -> fingerprint_pb2.CaptureResponse:
+    def component(value: float, raw: float) -> fingerprint_pb2.QualityComponent:
+        return fingerprint_pb2.QualityComponent(value=value, raw=raw)
+
+    return fingerprint_pb2.CaptureResponse(
+        image=fingerprint_pb2.FingerprintImage(png=FINGERPRINT_PNG, width=256, height=288, resolution_dpi=500),
+        quality=fingerprint_pb2.FingerprintQuality(
+            score=82,
+            foreground=component(0.93, 0.87),
+            contrast=component(0.81, 96.0),
+            coherence=component(0.77, 0.84),
+            moisture=component(0.9, 141.0),
+            hints=["hold_still"],
+            hint_texts=["hold your finger still"],
+        ),
+        attempt=2,
+    )
+
+
+def add_documents_and_fingerprints(hall: FakeHall, now: datetime | None = None) -> FakeHall:
+    """Window 3 with an MRZ reader and a chip reader, window 5 with a fingerprint scanner."""
+    now = now or datetime.now(UTC)
+    common: dict[str, Any] = {
+        "admin_state": device_pb2.ADMIN_STATE_ENABLED,
+        "oper_state": device_pb2.OPER_STATE_ONLINE,
+        "oper_state_since": ts(now - timedelta(seconds=30)),
+    }
+    hall.add(
+        device_pb2.Device(
+            device_id="mrz-03",
+            kind=device_pb2.DEVICE_KIND_MRZ_READER,
+            station_id="window-03",
+            link="serial:///dev/ttyUSB3?baud=9600",
+            **common,
+        )
+    )
+    hall.add(
+        device_pb2.Device(
+            device_id="dr-03",
+            kind=device_pb2.DEVICE_KIND_DOCUMENT_READER,
+            station_id="window-03",
+            link="pcsc://REINER SCT cyberJack RFID basis",
+            identity={"reader": "REINER SCT cyberJack RFID basis 00 00"},
+            **common,
+        )
+    )
+    hall.add(
+        device_pb2.Device(
+            device_id="fps-05",
+            kind=device_pb2.DEVICE_KIND_FINGERPRINT_SCANNER,
+            station_id="window-05",
+            link="serial:///dev/ttyUSB5?baud=57600",
+            identity={
+                "address": "0xFFFFFFFF",
+                "baud": "57600",
+                "capacity": "300",
+                "packet_size": "128",
+                "security_level": "3",
+                "sensor": "AS608",
+            },
+            **common,
+        )
+    )
+    hall.documents["dr-03"] = passport()
+    hall.captures["fps-05"] = good_capture()
     return hall
