@@ -56,12 +56,29 @@ async def test_run_ctl_probe_and_sigterm(tmp_path: Path) -> None:
         assert info["seed"] == 5
         assert info["config"] == str(config)
         devices = {d["id"]: d for d in info["devices"]}
-        assert set(devices) == {"idr-01", "idr-02", "idr-03", "idr-04", "idr-05", "mrz-03", "mrz-04", "dr-03", "dr-04"}
+        assert set(devices) == {
+            *(f"idr-0{n}" for n in range(1, 6)),
+            *("mrz-03", "mrz-04", "dr-03", "dr-04"),
+            *(f"fp-0{n}" for n in range(1, 5)),
+        }
         assert devices["idr-01"]["path"] == str(state / "idr-01.tty")
         assert devices["idr-05"]["transport"] == "tcp"
         assert devices["mrz-03"]["link"] == f"serial://{state / 'mrz-03.tty'}?baud=9600"
         assert (devices["dr-04"]["transport"], devices["dr-04"]["link"]) == ("vpcd", "pcsc://Virtual PCD 00 01")
         assert all(os.readlink(devices[f"idr-0{n}"]["path"]).startswith("/dev/pts/") for n in range(1, 5))
+        # Fingerprint scanners: two on ptys (57600 in the link even unpaced), two on the hall's USB/IP server.
+        assert devices["fp-01"]["link"] == f"serial://{state / 'fp-01.tty'}?baud=57600"
+        usbip = info["usbip"]
+        assert usbip["host"] == "127.0.0.1" and usbip["port"] > 0
+        for n, busid in ((3, "1-1"), (4, "1-2")):
+            fp = devices[f"fp-0{n}"]
+            assert (fp["kind"], fp["transport"], fp["busid"], fp["port"]) == (
+                "fingerprint_scanner",
+                "usbip",
+                busid,
+                usbip["port"],
+            )
+            assert fp["link"] == f"usbip://127.0.0.1:{usbip['port']}?vid=2109&pid=7638&serial=FP-FP-0{n}"
 
         written = tomllib.loads(config.read_text())
         assert written["api"]["listen"] == "127.0.0.1:50123"
@@ -81,6 +98,19 @@ async def test_run_ctl_probe_and_sigterm(tmp_path: Path) -> None:
         assert "unknown card 'nobody'" in err
         code, out, _ = await _hallsim("ctl", "--control", control, "fault", "idr-04", "corrupt", "2")
         assert json.loads(out)["device"]["faults"]["corrupt"] == 2
+        code, out, _ = await _hallsim("ctl", "--control", control, "fault", "fp-01", "place", "right-index", "good")
+        assert code == 0
+        assert json.loads(out)["device"]["finger"] == {"id": "right-index", "contact": "good", "coverage": 1.0}
+        code, out, _ = await _hallsim("ctl", "--control", control, "finger", "fp-03", "alice/left-thumb", "dry", "0.8")
+        assert code == 0
+        assert json.loads(out)["device"]["finger"] == {"id": "alice/left-thumb", "contact": "dry", "coverage": 0.8}
+        code, out, _ = await _hallsim("ctl", "--control", control, "fault", "fp-04", "touch", "bob/right-ring")
+        assert code == 0
+        assert json.loads(out)["device"]["touch"] == {"id": "bob/right-ring", "contact": "good", "coverage": 1.0}
+        code, out, _ = await _hallsim("ctl", "--control", control, "fault", "fp-04", "replug")
+        assert json.loads(out)["device"]["busid"] not in ("1-1", "1-2")
+        code, _, err = await _hallsim("ctl", "--control", control, "finger", "fp-02", "x", "soggy")
+        assert code == 1 and "contact is one of" in err
         code, out, _ = await _hallsim("ctl", "--control", control, "cards")
         assert {c["id"] for c in json.loads(out)["cards"]} == set(build_deck(5))
 

@@ -5,11 +5,24 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import tomllib
+import tty
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from hallgw_protocols import NEED_DATA, Role
+from hallgw_protocols.fingerprint.as608 import (
+    Acknowledgement,
+    AnyAcknowledgement,
+    As608Connection,
+    Confirmation,
+    GetImage,
+    ImageToChar,
+    SystemParametersReport,
+    TypedCommand,
+)
 from hallgw_protocols.idcard_sam import CommandCode, Status
 from hallgw_simulators.control import ControlClient, ControlError
 from hallgw_simulators.hall import VirtualHall
@@ -172,3 +185,78 @@ async def test_stopping_the_hall_removes_every_symlink(tmp_path: Path, scenario:
     assert not [link for link in links if _exists(link)]
     with pytest.raises(ConnectionRefusedError):
         await ControlClient.connect(*hall.control_address)
+
+
+FINGERPRINT_SCENARIO = {
+    "hall": {"name": "fp-hall", "seed": 5},
+    "stations": [
+        {"id": "window-01", "kind": "window", "name": "Window 1"},
+        {"id": "window-02", "kind": "window", "name": "Window 2"},
+    ],
+    "devices": [
+        {"id": "fp-01", "kind": "fingerprint_scanner", "station": "window-01", "transport": "pty", "baud": 0},
+        {"id": "fp-02", "kind": "fingerprint_scanner", "station": "window-02", "transport": "usbip"},
+    ],
+}
+
+
+async def _as608_over_pty(path: Path, command: TypedCommand) -> AnyAcknowledgement:
+    """One AS608 exchange over a pty, with the codec in the host role."""
+    fd = os.open(path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+    try:
+        tty.setraw(fd)
+        codec = As608Connection(Role.HOST)
+        os.write(fd, codec.send(command))
+        async with asyncio.timeout(5.0):
+            while (event := codec.next_event()) is NEED_DATA:
+                try:
+                    codec.receive_data(os.read(fd, 4096))
+                except BlockingIOError:
+                    await asyncio.sleep(0.005)
+    finally:
+        os.close(fd)
+    assert isinstance(event, (Acknowledgement, SystemParametersReport))
+    return event
+
+
+async def test_fingerprint_scanners_on_a_pty_and_on_usbip(tmp_path: Path) -> None:
+    hall = VirtualHall(parse_scenario(FINGERPRINT_SCENARIO), state_dir=tmp_path / "fp")
+    async with hall, await ControlClient.connect(*hall.control_address) as client:
+        assert hall.usbip is not None
+        info = hall.ready_info()
+        assert info["usbip"] == {"host": "127.0.0.1", "port": hall.usbip.port}
+        where = {d["id"]: d for d in info["devices"]}
+        assert where["fp-01"]["link"] == f"serial://{hall.state_dir}/fp-01.tty?baud=57600"
+        assert (where["fp-02"]["transport"], where["fp-02"]["busid"]) == ("usbip", "1-1")
+        assert where["fp-02"]["link"] == f"usbip://127.0.0.1:{hall.usbip.port}?vid=2109&pid=7638&serial=FP-FP-02"
+        config = tomllib.loads(hall.daemon_config())
+        assert {d["id"]: (d["kind"], d["link"]) for d in config["devices"]} == {
+            "fp-01": ("fingerprint_scanner", where["fp-01"]["link"]),
+            "fp-02": ("fingerprint_scanner", where["fp-02"]["link"]),
+        }
+
+        devices = {d["id"]: d for d in await client.list_devices()}
+        assert devices["fp-01"]["baud"] == 0 and devices["fp-01"]["finger"] is None
+        assert devices["fp-02"]["plugged"] and devices["fp-02"]["serial"] == "FP-FP-02"
+
+        path = hall.state_dir / "fp-01.tty"
+        assert (await _as608_over_pty(path, GetImage())).confirmation == Confirmation.NO_FINGER
+        answer = await client.finger("fp-01", "alice/right-index", "light", 0.7)
+        assert answer["device"]["finger"] == {"id": "alice/right-index", "contact": "light", "coverage": 0.7}
+        assert (await _as608_over_pty(path, GetImage())).confirmation == Confirmation.OK
+        assert (await _as608_over_pty(path, ImageToChar(buffer_id=1))).confirmation == Confirmation.TOO_FEW_FEATURES
+
+        answer = await client.touch("fp-02", "bob/left-index", after_ms=0, hold_ms=60_000)
+        assert answer["device"]["finger"]["id"] == "bob/left-index"
+        assert answer["device"]["touch"] == {"id": "bob/left-index", "contact": "good", "coverage": 1.0}
+        answer = await client.fault("fp-02", "unplug")
+        assert answer["device"]["plugged"] is False and answer["device"]["busid"] is None
+        answer = await client.fault("fp-02", "replug")
+        assert answer["device"]["busid"] == "1-2"
+        with pytest.raises(ControlError, match="unknown fault 'corrupt'"):
+            await client.fault("fp-02", "corrupt", 1)
+        port = hall.usbip.port
+    # The USB/IP server stops with the hall.
+    with pytest.raises(ConnectionRefusedError):
+        await asyncio.open_connection("127.0.0.1", port)
+    assert not _exists(hall.state_dir / "fp-01.tty")

@@ -43,6 +43,35 @@ def test_demo_scenario_has_the_promised_hall() -> None:
         assert (reader.baud or demo.hall.baud) == 115200
     assert [d.id for d in demo.devices if d.transport == "tcp"]
     assert [d.id for d in demo.devices if d.card]
+    scanners = {d.id: (d.station, d.transport, d.baud) for d in demo.devices if d.kind == "fingerprint_scanner"}
+    assert scanners == {
+        "fp-01": ("window-01", "pty", None),
+        "fp-02": ("window-02", "pty", None),
+        "fp-03": ("window-03", "usbip", None),
+        "fp-04": ("window-04", "usbip", None),
+    }
+
+
+def test_fingerprint_scanners_take_serial_or_usbip_transports() -> None:
+    data = copy.deepcopy(BASE)
+    data["devices"] = [
+        {"id": "fp-01", "kind": "fingerprint_scanner", "station": "window-01", "transport": "usbip"},
+    ]
+    assert parse_scenario(data).devices[0].transport == "usbip"
+    for transport in ("pty", "tcp"):
+        data["devices"][0]["transport"] = transport
+        assert parse_scenario(data).devices[0].transport == transport
+    data["devices"][0]["transport"] = "vpcd"
+    with pytest.raises(ScenarioError, match=r"transport: a fingerprint_scanner takes transport pty or tcp or usbip"):
+        parse_scenario(data)
+    data["devices"][0].update(transport="usbip", baud=57600)
+    with pytest.raises(ScenarioError, match=r"devices\[0\]\.baud: only a pty or tcp device has a line rate"):
+        parse_scenario(data)
+    data["devices"][0] = {"id": "idr-01", "kind": "idcard_reader", "station": "window-01", "transport": "usbip"}
+    with pytest.raises(
+        ScenarioError, match=r"an idcard_reader takes transport pty or tcp, not 'usbip'|a idcard_reader"
+    ):
+        parse_scenario(data)
 
 
 def test_defaults() -> None:
@@ -66,7 +95,7 @@ def test_defaults() -> None:
         (_with("hall.baud", 12345), "hall.baud", "expected 0 (unpaced) or one of"),
         (_with("hall.control_port", 70000), "hall.control_port", "expected 0..65535"),
         (_with("stations.0.kind", "lobby"), "stations[0].kind", "expected one of 'window'"),
-        (_with("devices.0.transport", "usb"), "devices[0].transport", "expected one of 'pty', 'tcp'"),
+        (_with("devices.0.transport", "usb"), "devices[0].transport", "expected one of 'pty', 'tcp', 'vpcd', 'usbip'"),
         (_with("devices.0.station", "window-09"), "devices[0].station", "no station with id 'window-09'"),
         (_with("devices.0.card", "nobody-1"), "devices[0].card", "no card 'nobody-1' in the deck"),
         (_with("devices.0.port", 7001), "devices[0].port", "only a tcp device has a port"),
@@ -111,6 +140,12 @@ def test_daemon_config_has_exactly_the_schema(tmp_path: Path) -> None:
     scenario = load_demo_scenario()
     links = {d.id: f"tcp://127.0.0.1:{7000 + i}" for i, d in enumerate(scenario.devices)}
     links["idr-01"] = f"serial://{tmp_path}/idr-01.tty?baud=115200"
+    links["fp-01"] = f"serial://{tmp_path}/fp-01.tty?baud=57600"
+    for device in scenario.devices:
+        if device.transport == "vpcd":
+            links[device.id] = f"pcsc://Virtual PCD 00 0{device.slot}"
+        if device.transport == "usbip":
+            links[device.id] = f"usbip://127.0.0.1:3240?vid=2109&pid=7638&serial=FP-{device.id.upper()}"
     text = render_daemon_config(scenario, links=links, state_dir=tmp_path, api_listen="127.0.0.1:50999")
     data = tomllib.loads(text)
     assert set(data) == {"gateway", "api", "logging", "supervision", "stations", "devices"}
@@ -127,6 +162,8 @@ def test_daemon_config_has_exactly_the_schema(tmp_path: Path) -> None:
         "name": "ID card reader, Window 1",
         "link": f"serial://{tmp_path}/idr-01.tty?baud=115200",
     }
+    fp = next(d for d in data["devices"] if d["id"] == "fp-03")
+    assert (fp["kind"], fp["name"]) == ("fingerprint_scanner", "fingerprint scanner, Window 3 (foreigners)")
     # The daemon's own strict loader accepts it.
     config = parse_config(text, source="hallgw.toml")
     assert [d.id for d in config.devices] == [d.id for d in scenario.devices]
