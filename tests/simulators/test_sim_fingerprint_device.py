@@ -375,3 +375,30 @@ async def test_tcp_endpoint_serves_a_capture() -> None:
             writer.close()
     finally:
         await device.stop()
+
+
+async def test_touch_timeline_over_the_serial_line(start_module: StartModule) -> None:
+    """touch: no finger, then the finger for hold_ms, then lifted, on the loop clock."""
+    device = await start_module()
+    loop = asyncio.get_running_loop()
+    async with open_host(device) as host:
+        started = loop.time()
+        await device.apply_fault("touch", ["gina/left-middle", "wet", "1.0", "200", "400"])
+        assert device.describe()["touch"] == {"id": "gina/left-middle", "contact": "wet", "coverage": 1.0}
+        seen: list[tuple[float, int]] = []
+        while loop.time() - started < 1.2:
+            code = (await host.command(GetImage())).confirmation
+            if not seen or seen[-1][1] != code:
+                seen.append((loop.time() - started, code))
+            if code == Confirmation.OK:
+                messy = await host.command(ImageToChar(buffer_id=1))
+                assert messy.confirmation == Confirmation.IMAGE_TOO_MESSY
+            await asyncio.sleep(0.02)
+    assert [code for _, code in seen] == [Confirmation.NO_FINGER, Confirmation.OK, Confirmation.NO_FINGER]
+    assert 0.2 <= seen[1][0] < 0.5 and 0.6 <= seen[2][0] < 1.0
+    assert device.describe()["touch"] is None
+    # A touch still pending when the device stops is cancelled with it.
+    await device.apply_fault("touch", ["gina/left-middle", "good", "1.0", "50", "50"])
+    await device.stop()
+    await asyncio.sleep(0.15)
+    assert device.model.finger is None and device.describe()["touch"] is None
