@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from hallgw_api.v1 import device_pb2, fingerprint_pb2
+from hallgw_daemon.cli.errors import details_text, error_details
 from hallgw_daemon.cli.main import app
 from hallgw_daemon.cli.names import finger_choices, parse_finger
 
@@ -322,3 +323,11 @@ def test_show_a_fingerprint_scanner(hallctl: Invoke) -> None:
     )
     shown = json.loads(hallctl("show", "fps-05", "--json").stdout)
     assert shown["identity"]["capacity"] == "300"
+
+
+def test_error_details_keep_what_they_cannot_parse() -> None:
+    metadata = {"action": "RETRY", "device_id": "fps-05", "best_quality": "n/a", "hints": "", "sensor": "AS608"}
+    details = error_details(metadata)
+    assert details == {"best_quality": "n/a", "hints": [], "sensor": "AS608"}
+    assert details_text("QUALITY_TOO_LOW", details) == "best quality n/a, hints: none, sensor=AS608"
+    assert details_text("NO_FINGER", {}) == ""

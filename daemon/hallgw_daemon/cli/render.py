@@ -398,10 +398,10 @@ def _face_text(document: document_pb2.TravelDocument) -> Text:
 
 
 def _passive_authentication_rows(grid: Table, pa: document_pb2.PassiveAuthentication) -> None:
-    hashes = Text("all data group hashes match EF.SOD", style="green") if pa.hashes_ok else None
-    if hashes is None:
-        hashes = Text("a data group does not match EF.SOD", style="bold red")
-    grid.add_row("Hashes", hashes)
+    if pa.hashes_ok:
+        grid.add_row("Hashes", Text("all data group hashes match EF.SOD", style="green"))
+    else:
+        grid.add_row("Hashes", Text("a data group does not match EF.SOD", style="bold red"))
     checks = Text()
     for index, check in enumerate(pa.data_groups):
         word = hash_check_word(check.hash)
