@@ -53,17 +53,23 @@ async def failure(
 
 async def test_td3_passport_through_the_mrz_reader(hall: Hall) -> None:
     doc = DECK[TD3]
-    events = hall.devices.WatchEvents(device_service_pb2.WatchEventsRequest(request_id="visit-1/doc"))
+    events = hall.devices.WatchEvents(
+        device_service_pb2.WatchEventsRequest(device_ids=["dr-03"], include_current_state=True)
+    )
+    stream = aiter(events)
+    await anext(stream)  # the watch is in place: the read's first event cannot be missed
     read = asyncio.ensure_future(hall.documents.ReadTravelDocument(at_window(), timeout=15))
     stages: list[str] = []
     async with asyncio.timeout(10):
-        async for item in events:
+        async for item in stream:
+            if item.event.request_id != "visit-1/doc":
+                continue
             if item.event.WhichOneof("payload") == "progress":
                 stages.append(item.event.progress.stage)
                 if item.event.progress.stage == "WAITING_FOR_MRZ":
                     await hall.ctl.place("window-03", TD3)
             if item.event.WhichOneof("payload") == "finished":
-                assert item.event.finished.ok, item.event.finished.reason
+                assert item.event.finished.ok, (item.event.finished.reason, stages)
                 break
     events.cancel()
     resp = await read

@@ -70,11 +70,13 @@ class Pcscd:
     def start(self) -> None:
         if not VPCD_CONFIG.exists():
             raise PcscdError(f"{VPCD_CONFIG} is missing: install vsmartcard-vpcd (make setup)")
-        if _running_pid() is not None and readers() is not None:
-            return  # the machine's pcscd: use it, never stop it
+        if readers() is not None:
+            return  # a pcscd answers (the machine's, or another test run's): use it, never stop it
+        if _running_pid() is not None:
+            raise PcscdError("a pcscd process is running but does not answer on /run/pcscd/pcscd.comm")
         self._starts += 1
         log = (self.log_dir / f"pcscd-{self._starts}.log").open("wb")
-        # Stale files of a killed pcscd make a new one refuse to start.
+        # Stale files of a killed pcscd make a new one refuse to start; nobody is using them.
         with contextlib.suppress(OSError):
             Path("/run/pcscd/pcscd.comm").unlink()
         self.proc = subprocess.Popen([PCSCD, "--foreground"], stdout=log, stderr=subprocess.STDOUT)

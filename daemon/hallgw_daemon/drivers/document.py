@@ -20,7 +20,7 @@ A card taken out mid-read is DOCUMENT_REMOVED; a MAC that does not verify, a
 status the protocol does not allow or a malformed file is CHIP_READ_FAILED.
 The session always ends with a card reset, so the chip forgets its keys.
 
-Then, off the session: DG1 is compared with the printed MRZ, each data group's
+Then, on the same thread: DG1 is compared with the printed MRZ, each data group's
 hash with EF.SOD, EF.SOD's signature is checked against the configured
 country signing certificates (:mod:`.passive_auth`), and the DG2 face is
 returned as JPEG (a JPEG 2000 face is converted with OpenCV).
@@ -56,7 +56,15 @@ from hallgw_daemon.core.model import DeviceKind
 from hallgw_daemon.drivers.base import Direction, Driver, DriverContext, TraceRecord, reader_of, register_driver
 from hallgw_daemon.drivers.passive_auth import SignatureStatus, verify_sod_bytes
 from hallgw_daemon.logging import get_logger
-from hallgw_daemon.transports import CardChannel, CardIoError, CardRemovedError, LinkClosedError, PcscReader, Transport
+from hallgw_daemon.transports import (
+    CardAbsentError,
+    CardChannel,
+    CardIoError,
+    CardRemovedError,
+    LinkClosedError,
+    PcscReader,
+    Transport,
+)
 from hallgw_protocols import NEED_DATA, RemoteProtocolError
 from hallgw_protocols.icao9303 import (
     BacDeniedError as ChipBacDenied,
@@ -311,19 +319,25 @@ class DocumentReaderDriver(Driver):
         """Wait for the document until ``wait_until`` (loop time), then read and check its chip."""
         loop = asyncio.get_running_loop()
         device_id = self.ctx.device_id
+
+        def emit(stage: str, message: str) -> None:
+            loop.call_soon_threadsafe(progress, stage, message)
+
+        def run(channel: CardChannel) -> DocumentRead:
+            # The checks run on the same thread right after the reads: no second hop.
+            return self._check(mrz, _Session(channel, self.ctx, emit).run(mrz))
+
         try:
-            status = await self.reader.card_status()
-            if not status.present:
+            try:
+                # The document is usually there already: connect at once (one hop to the reader's thread).
+                return await self.reader.session(run)
+            except CardAbsentError:
                 progress("WAITING_FOR_DOCUMENT", "place the document's data page on the reader")
                 status = await self.reader.wait_for_card(wait_until - loop.time())
-            if not status.present:
-                raise NoDocumentError("no document was placed on the reader in time", device_id=device_id)
-            progress("DOCUMENT_FOUND", "document found: keep it still on the reader")
-
-            def emit(stage: str, message: str) -> None:
-                loop.call_soon_threadsafe(progress, stage, message)
-
-            chip = await self.reader.session(lambda channel: _Session(channel, self.ctx, emit).run(mrz))
+                if not status.present:
+                    raise NoDocumentError("no document was placed on the reader in time", device_id=device_id) from None
+                progress("DOCUMENT_FOUND", "document found: keep it still on the reader")
+                return await self.reader.session(run)
         except ChipBacDenied as err:
             raise BacDeniedError(
                 "the chip refused access: the MRZ does not belong to this document; re-scan its data page",
@@ -339,7 +353,6 @@ class DocumentReaderDriver(Driver):
             ) from err
         except LinkClosedError as err:
             raise LinkLostError(f"the reader went away during the read: {err}", device_id=device_id) from err
-        return await asyncio.to_thread(self._check, mrz, chip)
 
     def _check(self, mrz: Mrz, chip: _ChipFiles) -> DocumentRead:
         """Everything after the session: compare, hash, verify, convert (CPU only)."""

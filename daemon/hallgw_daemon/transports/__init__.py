@@ -10,7 +10,14 @@ the URL names; a driver checks it got the kind it speaks.
 """
 
 from hallgw_daemon.transports.link import Link, LinkClosedError, LinkOpenError, LinkUrl, open_link, parse_link_url
-from hallgw_daemon.transports.pcsc import CardChannel, CardIoError, CardRemovedError, PcscReader, open_pcsc
+from hallgw_daemon.transports.pcsc import (
+    CardAbsentError,
+    CardChannel,
+    CardIoError,
+    CardRemovedError,
+    PcscReader,
+    open_pcsc,
+)
 from hallgw_daemon.transports.usb import UsbLink, open_usb
 from hallgw_daemon.transports.usbip_backend import UsbIpBackend, UsbUrl, find_device, parse_usb_url
 
@@ -31,6 +38,7 @@ async def open_transport(url: LinkUrl, *, timeout: float = 2.0) -> Transport:
 
 __all__ = [
     "ByteStream",
+    "CardAbsentError",
     "CardChannel",
     "CardIoError",
     "CardRemovedError",

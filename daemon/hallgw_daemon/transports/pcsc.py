@@ -76,6 +76,10 @@ class CardRemovedError(ConnectionError):
     """The card left the reader (before or during a session)."""
 
 
+class CardAbsentError(CardRemovedError):
+    """No card was on the reader when a session began."""
+
+
 class CardIoError(OSError):
     """A card command failed while the card stayed on the reader."""
 
@@ -132,11 +136,10 @@ class CardStatus:
 class CardChannel:
     """A connected card, used from the command thread only (blocking calls)."""
 
-    def __init__(self, reader: PcscReader, handle: int, protocol: int, atr: bytes) -> None:
+    def __init__(self, reader: PcscReader, handle: int, protocol: int) -> None:
         self._reader = reader
         self._handle = handle
         self._protocol = protocol
-        self.atr = atr
         self.cancelled = threading.Event()
         """Set by the event loop when the caller gave up: the session stops at its next APDU."""
 
@@ -217,11 +220,10 @@ class PcscReader:
             if code in _SERVICE_GONE:
                 raise LinkClosedError(f"{self.url.display()}: {_message(rc)}")
             if code in _CARD_GONE or code == _code(scard.SCARD_W_UNRESPONSIVE_CARD):
-                raise CardRemovedError(f"no card to connect to: {_message(rc)}")
+                raise CardAbsentError(f"no card to connect to: {_message(rc)}")
             raise CardIoError(f"cannot connect to the card: {_message(rc)}")
         try:
-            status = self._card_status()
-            channel = CardChannel(self, handle, protocol, status.atr)
+            channel = CardChannel(self, handle, protocol)
             channel_box.append(channel)
             return fn(channel)
         finally:
@@ -251,6 +253,8 @@ class PcscReader:
 
     async def session(self, fn: Callable[[CardChannel], T]) -> T:
         """Connect to the card, run ``fn`` on the command thread, then reset the card.
+
+        :class:`CardAbsentError` when no card is there to connect to.
 
         If the caller is cancelled, ``fn`` stops at its next APDU (it is never
         interrupted mid-APDU) and the cancellation goes on.
