@@ -54,7 +54,7 @@ from hallgw_daemon.core.errors import (
 )
 from hallgw_daemon.core.model import DeviceKind
 from hallgw_daemon.drivers.base import Direction, Driver, DriverContext, TraceRecord, reader_of, register_driver
-from hallgw_daemon.drivers.passive_auth import SignatureStatus, verify_sod_bytes
+from hallgw_daemon.drivers.passive_auth import SignatureStatus, verify_sod_signature
 from hallgw_daemon.logging import get_logger
 from hallgw_daemon.transports import (
     CardAbsentError,
@@ -86,7 +86,7 @@ from hallgw_protocols.icao9303 import (
     parse_dg1,
     parse_dg2,
     parse_ef_com,
-    parse_sod,
+    parse_signed_sod,
     read_binary,
     select_application,
     select_file,
@@ -157,10 +157,9 @@ class _ChipFiles:
 class _Session:
     """The blocking chip conversation, run on the reader's command thread."""
 
-    def __init__(self, channel: CardChannel, ctx: DriverContext, progress: Callable[[str, str], None]) -> None:
+    def __init__(self, channel: CardChannel, ctx: DriverContext) -> None:
         self.channel = channel
         self.ctx = ctx
-        self.progress = progress
         self.sm: SecureMessaging | None = None
 
     def _trace(self, direction: Direction, summary: str, length: int) -> None:
@@ -225,7 +224,6 @@ class _Session:
 
     def run(self, mrz: Mrz) -> _ChipFiles:
         self.authenticate(mrz)
-        self.progress("READING_CHIP", "reading the chip: keep the document still on the reader")
         com_bytes = self.read_file(LdsFile.COM)
         if com_bytes is None:
             raise RemoteProtocolError("the chip has no EF.COM")
@@ -242,9 +240,30 @@ class _Session:
         return _ChipFiles(com=com, files=files)
 
 
+def jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a JPEG's start-of-frame marker, or None when there is none."""
+    pos = 2
+    while pos + 4 <= len(data) and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            pos += 2
+            continue
+        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            if pos + 9 > len(data):
+                return None
+            height = int.from_bytes(data[pos + 5 : pos + 7], "big")
+            width = int.from_bytes(data[pos + 7 : pos + 9], "big")
+            return (width, height) if width and height else None
+        pos += 2 + length
+    return None
+
+
 def face_to_jpeg(face: FaceImage) -> Face | None:
     """The face as JPEG (decoded and re-encoded only when it is JPEG 2000); None when it does not decode."""
     fmt = face.sniffed or ImageFormat.JPEG
+    if fmt is ImageFormat.JPEG and (size := jpeg_size(face.image)) is not None:
+        return Face(jpeg=face.image, width=size[0], height=size[1], chip_format=fmt)
     pixels = cv2.imdecode(np.frombuffer(face.image, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
     if pixels is None or pixels.size == 0:
         return None
@@ -320,16 +339,14 @@ class DocumentReaderDriver(Driver):
         loop = asyncio.get_running_loop()
         device_id = self.ctx.device_id
 
-        def emit(stage: str, message: str) -> None:
-            loop.call_soon_threadsafe(progress, stage, message)
-
         def run(channel: CardChannel) -> DocumentRead:
             # The checks run on the same thread right after the reads: no second hop.
-            return self._check(mrz, _Session(channel, self.ctx, emit).run(mrz))
+            return self._check(mrz, _Session(channel, self.ctx).run(mrz))
 
         try:
             try:
                 # The document is usually there already: connect at once (one hop to the reader's thread).
+                progress("READING_CHIP", "reading the chip: keep the document still on the reader")
                 return await self.reader.session(run)
             except CardAbsentError:
                 progress("WAITING_FOR_DOCUMENT", "place the document's data page on the reader")
@@ -337,6 +354,7 @@ class DocumentReaderDriver(Driver):
                 if not status.present:
                     raise NoDocumentError("no document was placed on the reader in time", device_id=device_id) from None
                 progress("DOCUMENT_FOUND", "document found: keep it still on the reader")
+                progress("READING_CHIP", "reading the chip: keep the document still on the reader")
                 return await self.reader.session(run)
         except ChipBacDenied as err:
             raise BacDeniedError(
@@ -359,9 +377,10 @@ class DocumentReaderDriver(Driver):
         device_id = self.ctx.device_id
         files = chip.files
         try:
-            lso = parse_sod(files[LdsFile.SOD])
+            sod = parse_signed_sod(files[LdsFile.SOD])
         except RemoteProtocolError as err:
             raise ChipReadFailedError(f"EF.SOD is malformed: {err}", device_id=device_id) from err
+        lso = sod.lds_security_object
         try:
             chip_mrz: Mrz | None = parse_dg1(files[LdsFile.DG1])
         except RemoteProtocolError:
@@ -375,7 +394,7 @@ class DocumentReaderDriver(Driver):
             face = face_to_jpeg(images[0]) if images else None
             if face is None:
                 log.warning("face image could not be decoded", device_id=device_id)
-        signature = verify_sod_bytes(files[LdsFile.SOD], type(self).cscas, at=dt.datetime.now(dt.UTC))
+        signature = verify_sod_signature(sod, type(self).cscas, at=dt.datetime.now(dt.UTC))
         return DocumentRead(
             mrz=mrz,
             chip_mrz=chip_mrz,

@@ -31,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import functools
 import hmac
 from collections.abc import Iterable
 from pathlib import Path
@@ -59,6 +60,8 @@ __all__ = [
 ]
 
 CERTIFICATE_SUFFIXES: Final = frozenset({".pem", ".crt", ".cer", ".der"})
+CACHED_SIGNERS: Final = 256
+"""Document signer certificates (and their CSCA checks) kept parsed: a country uses few at a time."""
 """Files of a CSCA directory that are read; others (a README, a CRL) are skipped."""
 
 _HASHES: Final[dict[str, type[hashes.HashAlgorithm]]] = {
@@ -197,15 +200,33 @@ def _hash(name: str | None, what: str) -> hashes.HashAlgorithm:
     return _HASHES[name]()
 
 
+@functools.lru_cache(maxsize=CACHED_SIGNERS)
+def _load_der(der: bytes) -> x509.Certificate | None:
+    """A certificate from EF.SOD; document signers are shared by many documents, so parsing is cached."""
+    try:
+        return x509.load_der_x509_certificate(der)
+    except ValueError:
+        return None
+
+
+@functools.lru_cache(maxsize=CACHED_SIGNERS)
+def _issued_by(ds: x509.Certificate, csca: x509.Certificate) -> bool:
+    """Whether ``csca`` signed ``ds`` (a pure function of the two certificates, so it is cached)."""
+    try:
+        ds.verify_directly_issued_by(csca)
+    except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):
+        return False
+    return True
+
+
 def _signer_certificate(sod: SignedSod, signer: SignerInfo) -> x509.Certificate:
     if not sod.certificates:
         raise _Invalid("EF.SOD carries no document signer certificate")
     sid = signer.signer_id
     for der in sod.certificates:
-        try:
-            certificate = x509.load_der_x509_certificate(der)
-        except ValueError:
-            raise _Invalid("the document signer certificate in EF.SOD does not parse") from None
+        certificate = _load_der(der)
+        if certificate is None:
+            raise _Invalid("the document signer certificate in EF.SOD does not parse")
         if sid.subject_key_identifier is not None:
             try:
                 ski = certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
@@ -282,9 +303,7 @@ def _verify(sod: SignedSod, cscas: tuple[x509.Certificate, ...], at: dt.datetime
         )
     reason = f"the document signer certificate is not signed by the country signing certificate of {country}"
     for csca in candidates:
-        try:
-            ds.verify_directly_issued_by(csca)
-        except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):
+        if not _issued_by(ds, csca):
             continue
         if not _valid_on(csca, at):
             reason = f"the country signing certificate is valid from {_period(csca)}, not on {at.date().isoformat()}"

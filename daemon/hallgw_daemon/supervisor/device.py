@@ -146,7 +146,11 @@ class ManagedDevice:
             if self._error_changed:  # same state, new fault: watchers (telemetry) must see it
                 self._publish_state()
             return
-        log.info("device state", device_id=self.id, oper_state=state.value, previous=self.oper_state.value)
+        # Busy and back is every command's rhythm (its own "command" line says more): debug only.
+        working = {state, self.oper_state} == {OperState.ONLINE, OperState.BUSY}
+        (log.debug if working else log.info)(
+            "device state", device_id=self.id, oper_state=state.value, previous=self.oper_state.value
+        )
         self.oper_state = state
         self.oper_since = utcnow()
         self._publish_state()
