@@ -31,6 +31,7 @@ from hallgw_api.v1 import (
     device_service_pb2,
     device_service_pb2_grpc,
     document_pb2_grpc,
+    fingerprint_pb2_grpc,
     idcard_pb2,
     idcard_pb2_grpc,
 )
@@ -44,6 +45,8 @@ IDCARD_HALL = SCENARIOS / "idcards.toml"
 """The default hall of the e2e tests: five ID card readers, no pcscd needed."""
 DOCUMENT_HALL = SCENARIOS / "documents.toml"
 """MRZ and chip readers: needs pcscd (the ``pcscd`` fixture)."""
+FINGERPRINT_HALL = SCENARIOS / "fingerprints.toml"
+"""A fingerprint scanner on a pty (fp-01) and one on USB/IP (fp-02)."""
 START_TIMEOUT = 20.0
 CHANNEL_OPTIONS = [("grpc.enable_http_proxy", 0)]
 """Everything is on 127.0.0.1: never route test calls through a configured proxy."""
@@ -214,6 +217,11 @@ class Hall:
     def documents(self) -> document_pb2_grpc.DocumentServiceStub:
         assert self.channel is not None
         return document_pb2_grpc.DocumentServiceStub(self.channel)
+
+    @property
+    def fingerprints(self) -> fingerprint_pb2_grpc.FingerprintServiceStub:
+        assert self.channel is not None
+        return fingerprint_pb2_grpc.FingerprintServiceStub(self.channel)
 
     @property
     def ctl(self) -> ControlClient:

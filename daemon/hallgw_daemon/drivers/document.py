@@ -305,7 +305,7 @@ class DocumentReaderDriver(Driver):
     @property
     def reader(self) -> PcscReader:
         if self._reader is None:
-            raise RuntimeError("driver is not attached")
+            raise LinkLostError("the device went offline (its link is closed)", device_id=self.ctx.device_id)
         return self._reader
 
     def attach(self, transport: Transport) -> None:

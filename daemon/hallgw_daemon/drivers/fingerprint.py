@@ -46,6 +46,7 @@ from hallgw_daemon.core.errors import (
     DeviceProtocolError,
     DeviceTimeoutError,
     GatewayError,
+    LinkLostError,
     NoFingerError,
     QualityTooLowError,
     SamFaultError,
@@ -127,7 +128,7 @@ class FingerprintScannerDriver(Driver):
     @property
     def link(self) -> As608Link:
         if self._link is None:
-            raise RuntimeError("driver is not attached")
+            raise LinkLostError("the device went offline (its link is closed)", device_id=self.ctx.device_id)
         return self._link
 
     def attach(self, transport: Transport) -> None:

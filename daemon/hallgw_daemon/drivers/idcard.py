@@ -18,6 +18,7 @@ from hallgw_daemon.core.errors import (
     CardReadFailedError,
     DeviceProtocolError,
     GatewayError,
+    LinkLostError,
     NoCardError,
     SamFaultError,
     UnsupportedCardError,
@@ -118,7 +119,7 @@ class IdCardReaderDriver(Driver):
     @property
     def sam(self) -> SamLink:
         if self._sam is None:
-            raise RuntimeError("driver is not attached")
+            raise LinkLostError("the device went offline (its link is closed)", device_id=self.ctx.device_id)
         return self._sam
 
     def attach(self, transport: Transport) -> None:

@@ -92,7 +92,7 @@ class MrzReaderDriver(Driver):
 
     async def wait_closed(self) -> str:
         if self._closed is None:
-            raise RuntimeError("driver is not attached")
+            raise LinkLostError("the device went offline (its link is closed)", device_id=self.ctx.device_id)
         return await asyncio.shield(self._closed)
 
     async def detach(self) -> None:

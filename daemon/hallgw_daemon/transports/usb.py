@@ -30,6 +30,7 @@ import contextlib
 import threading
 from typing import Any, Final
 
+import usb.backend.libusb1
 import usb.core
 import usb.util
 
@@ -148,8 +149,6 @@ def _open(url: LinkUrl) -> UsbLink:
     if parsed.scheme == "usbip":
         backend = UsbIpBackend.from_url(parsed)
     else:
-        import usb.backend.libusb1  # noqa: PLC0415 - only local USB needs libusb
-
         backend = usb.backend.libusb1.get_backend()
         if backend is None:
             raise LinkOpenError(f"{url.display()}: libusb is not available (install libusb-1.0-0)")
