@@ -30,13 +30,14 @@ set -m
 sim_pid=
 gwd_pid=
 mqtt_pid=
+pcscd_pid=
 mqtt_port=${DEMO_MQTT_PORT:-18830}
 
 stop() {
     trap - EXIT INT TERM HUP
     local pid
     # The daemon first, so it sees its devices go away as a shutdown, not as faults.
-    for pid in $gwd_pid $sim_pid $mqtt_pid; do
+    for pid in $gwd_pid $sim_pid $mqtt_pid $pcscd_pid; do
         kill -TERM -- "-$pid" 2>/dev/null || true
         # Reap it, then make sure nothing of its group outlives it.
         wait "$pid" 2>/dev/null || true
@@ -46,6 +47,24 @@ stop() {
 trap stop EXIT
 trap 'echo; echo "demo: stopping"; exit 130' INT
 trap 'echo "demo: stopping"; exit 143' TERM HUP
+
+# pcscd for the document chip readers (vpcd slots); one per machine: use a running one.
+if pgrep -x pcscd >/dev/null 2>&1; then
+    echo "demo: using the running pcscd for the document readers"
+elif command -v pcscd >/dev/null 2>&1; then
+    rm -f /run/pcscd/pcscd.comm 2>/dev/null || true  # left by a killed pcscd; nobody is using it
+    pcscd --foreground >"$state/pcscd.log" 2>&1 &
+    pcscd_pid=$!
+    sleep 0.3
+    if kill -0 "$pcscd_pid" 2>/dev/null; then
+        echo "demo: pcscd started for the document readers (log: $state/pcscd.log)"
+    else
+        echo "demo: pcscd did not start (see $state/pcscd.log): the document readers stay offline" >&2
+        pcscd_pid=
+    fi
+else
+    echo "demo: pcscd is not installed (make setup): the document readers stay offline" >&2
+fi
 
 echo "demo: starting the virtual hall (log: $state/hallsim.log)"
 .venv/bin/hallsim run --state-dir "$state" --config-out "$config" --ready-file "$ready" \

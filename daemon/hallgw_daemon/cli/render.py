@@ -412,8 +412,11 @@ def _passive_authentication_rows(grid: Table, pa: document_pb2.PassiveAuthentica
     grid.add_row("", checks if pa.data_groups else Text("no data group checked", style="yellow"))
     word = signature_word(pa.signature)
     signature = Text(word, style=SIGNATURE_STYLES.get(word, ""))
-    if pa.signature_message:
-        signature.append(f": {pa.signature_message}")
+    message = pa.signature_message
+    if message.lower().startswith(f"{word}:"):  # the gateway's message may start with the status word
+        message = message[len(word) + 1 :].strip()
+    if message:
+        signature.append(f": {message}")
     grid.add_row("Signature", signature)
 
 
