@@ -22,6 +22,7 @@ from hallgw_daemon.ledger import (
     Ledger,
     LedgerClosedError,
     LedgerCorruptError,
+    LedgerError,
     LedgerStateError,
     NotDone,
     Operation,
@@ -409,6 +410,27 @@ def test_a_damaged_page_fails_the_integrity_check_at_open(tmp_path: Path) -> Non
     with pytest.raises(LedgerCorruptError) as info:
         Journal.open(path)
     assert str(path) in str(info.value)
+
+
+def test_a_file_that_cannot_be_opened_is_not_called_damaged(tmp_path: Path) -> None:
+    path = tmp_path / "missing-dir" / "ledger.db"
+    with pytest.raises(LedgerError, match="cannot open the ledger") as info:
+        Journal.open(path)
+    assert not isinstance(info.value, LedgerCorruptError) and str(path) in str(info.value)
+
+
+def test_a_locked_file_is_not_called_damaged(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    Journal.open(path).close()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(LedgerError, match="locked") as info:
+            Journal.open(path, busy_timeout=0.1)
+        assert not isinstance(info.value, LedgerCorruptError)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
 
 
 def test_closed_journal(tmp_path: Path) -> None:

@@ -181,6 +181,9 @@ class Journal:
             session = cls._prepare(
                 conn, path, busy_timeout=busy_timeout, synchronous=synchronous, check=integrity_check, clock=clock
             )
+        except sqlite3.OperationalError as exc:  # locked, read-only, out of space: not damage
+            conn.close()
+            raise LedgerError(f"cannot open the ledger {path}: {exc}") from exc
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise LedgerCorruptError(
