@@ -48,7 +48,8 @@ async def capture(
     result = await driver.capture(
         min_quality=minimum,
         attempts=attempts,
-        wait_until=loop.time() + wait,
+        finger_wait=wait,
+        deadline=loop.time() + 30,
         progress=lambda s, m: events.append((s, m)),
     )
     return result, events
@@ -120,7 +121,9 @@ async def test_second_attempt_after_a_better_press(
         if stage == "PLACE_AGAIN":
             act(0.3, "place", "ana/right-index")  # ... and puts it back
 
-    result = await driver.capture(min_quality=70, attempts=3, wait_until=loop.time() + 8, progress=progress)
+    result = await driver.capture(
+        min_quality=70, attempts=3, finger_wait=3, deadline=loop.time() + 8, progress=progress
+    )
     stages = [s for s, _ in events]
     assert result.attempt == 2
     assert "TOO_WET" in stages and stages.index("LIFT_FINGER") < stages.index("PLACE_AGAIN")
@@ -144,3 +147,65 @@ async def test_images_never_reach_a_trace(driver: FingerprintScannerDriver, modu
     data = [r for r in records if "image bytes masked" in r.summary]
     assert len(data) == 36864 // 128
     assert all(r.masked and not r.data for r in data)
+
+
+async def test_each_attempt_waits_for_the_finger_on_its_own(
+    driver: FingerprintScannerDriver, module: FingerprintModuleDevice
+) -> None:
+    """A refused attempt, then no finger: the second attempt waits its own finger wait, not what is left."""
+    await module.apply_fault("place", ["ana/right-index", "dry"])
+    loop = asyncio.get_running_loop()
+    events: Progress = []
+    moves: set[asyncio.Task[None]] = set()
+
+    def progress(stage: str, message: str) -> None:
+        events.append((stage, message))
+        if stage == "LIFT_FINGER":
+            moves.add(loop.create_task(module.apply_fault("lift")))
+
+    started = loop.time()
+    with pytest.raises(QualityTooLowError):
+        await driver.capture(min_quality=70, attempts=2, finger_wait=1.0, deadline=started + 30, progress=progress)
+    assert [s for s, _ in events].count("PLACE_AGAIN") == 1
+    assert loop.time() - started >= 1.0  # the second attempt's own wait ran in full
+
+
+async def test_a_low_minimum_accepts_what_only_needs_another_try(
+    driver: FingerprintScannerDriver, module: FingerprintModuleDevice
+) -> None:
+    await module.apply_fault("place", ["ana/right-index", "good", "0.6"])  # partial: scores below 70
+    result, _ = await capture(driver, minimum=1, attempts=1)
+    assert result.quality.overall >= 1 and result.attempt == 1
+
+
+async def test_a_second_broken_upload_fails_the_attempt_not_the_call(
+    driver: FingerprintScannerDriver, module: FingerprintModuleDevice
+) -> None:
+    await driver.identify(timeout=2.0)
+    await module.apply_fault("place", ["ana/right-index"])
+    uploads = 0
+
+    def stall_the_first_two(record: TraceRecord) -> None:
+        nonlocal uploads
+        if record.summary == "UploadImage":
+            uploads += 1
+            if uploads <= 2:  # the upload and its second request both stop after 10 packets
+                module.upload.stall_after = 10
+
+    driver.ctx.taps.add(stall_the_first_two)
+    loop = asyncio.get_running_loop()
+    events: Progress = []
+    moves: set[asyncio.Task[None]] = set()
+
+    def progress(stage: str, message: str) -> None:
+        events.append((stage, message))
+        if stage == "LIFT_FINGER":
+            moves.add(loop.create_task(module.apply_fault("lift")))
+        if stage == "PLACE_AGAIN":
+            moves.add(loop.create_task(module.apply_fault("place", ["ana/right-index"])))
+
+    result = await driver.capture(
+        min_quality=70, attempts=2, finger_wait=3, deadline=loop.time() + 30, progress=progress
+    )
+    stages = [s for s, _ in events]
+    assert result.attempt == 2 and "LIFT_AND_RETRY" in stages

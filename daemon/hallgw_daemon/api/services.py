@@ -314,11 +314,14 @@ class FingerprintService(fingerprint_pb2_grpc.FingerprintServiceServicer):  # ty
                 raise InvalidRequestError("finger_wait must not be negative")
         else:
             wait = DEFAULT_FINGER_WAIT if deadline is None else float("inf")
-        until = wait_until(wait, deadline)
+        # The last look for a finger must end before the deadline, so the caller hears NO_FINGER.
+        last_look = wait_until(float("inf"), deadline)
         progress = dev.progress(request.request_id)
 
         async def capture(driver: FingerprintScannerDriver) -> Capture:
-            return await driver.capture(min_quality=minimum, attempts=attempts, wait_until=until, progress=progress)
+            return await driver.capture(
+                min_quality=minimum, attempts=attempts, finger_wait=wait, deadline=last_look, progress=progress
+            )
 
         result = await dev.run_command(
             "CaptureFingerprint", capture, FingerprintScannerDriver, request_id=request.request_id, deadline=deadline

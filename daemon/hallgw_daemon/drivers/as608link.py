@@ -36,6 +36,7 @@ from hallgw_protocols.fingerprint.as608 import (
     ImageAssembler,
     SystemParametersReport,
     UploadImage,
+    VerifyPassword,
 )
 from hallgw_protocols.fingerprint.as608.events import AnyAcknowledgement, AnyCommand
 
@@ -156,7 +157,13 @@ class As608Link:
             data = self._conn.send(command)
         if self._ctx.taps:
             name = type(command).__name__
-            self._tap(TraceRecord(direction=Direction.TO_DEVICE, summary=name, data=data, length=len(data)))
+            if isinstance(command, VerifyPassword):  # the module's password: never in a trace
+                record = TraceRecord(
+                    direction=Direction.TO_DEVICE, summary=f"{name} (password masked)", masked=True, length=len(data)
+                )
+            else:
+                record = TraceRecord(direction=Direction.TO_DEVICE, summary=name, data=data, length=len(data))
+            self._tap(record)
         try:
             await self._link.write(data)
         except LinkClosedError as err:

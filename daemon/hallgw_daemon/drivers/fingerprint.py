@@ -15,11 +15,16 @@ allowed attempts:
    module answers OK (``02`` means no finger yet), within the deadline;
 2. upload the image (UpImage: 36,864 bytes at 4 bits per pixel); a broken
    upload is asked for once more, the image still being in the module's
-   buffer, and otherwise fails the attempt: a garbled image is never scored;
+   buffer, and otherwise fails the attempt (the applicant is asked to place
+   the finger again): a garbled image is never scored;
 3. expand it to 8 bits and score it (:mod:`.fingerprint_quality`);
-4. keep it when its score reaches the minimum and the scorer has nothing to
-   ask the applicant to change (no hint). Otherwise tell the applicant what to
-   change (the hints), wait for the finger to be lifted, and try again.
+4. keep it when its score reaches the minimum and the scorer has nothing
+   specific to ask the applicant to change (:func:`accepted`). Otherwise tell
+   the applicant what to change (the hints), wait for the finger to be
+   lifted, and try again.
+
+Each attempt waits up to the call's finger wait for the finger; no wait goes
+past the call's deadline.
 
 Progress events say what the applicant must do at each step: PLACE_FINGER,
 HOLD_STILL, one stage per quality hint (PRESS_HARDER, TOO_DRY, TOO_WET,
@@ -54,7 +59,7 @@ from hallgw_daemon.core.errors import (
 from hallgw_daemon.core.model import Action, DeviceKind
 from hallgw_daemon.drivers.as608link import As608Link
 from hallgw_daemon.drivers.base import Driver, DriverContext, register_driver, stream_of
-from hallgw_daemon.drivers.fingerprint_quality import Quality, is_acceptable, score
+from hallgw_daemon.drivers.fingerprint_quality import Hint, Quality, score
 from hallgw_daemon.transports import Transport
 from hallgw_protocols.fingerprint.as608 import (
     BAUD_UNIT,
@@ -109,6 +114,16 @@ def png_with_dpi(image: GrayImage, dpi: int) -> bytes:
     return png[:ihdr_end] + chunk + png[ihdr_end:]
 
 
+def accepted(quality: Quality, minimum: int) -> bool:
+    """Keep a capture that reaches ``minimum`` while the scorer has nothing specific for the applicant to change.
+
+    "Lift and place again" is the scorer's generic hint for a low score; the
+    caller's minimum decides that case on its own.
+    """
+    specific = [h for h in quality.guidance if h is not Hint.LIFT_AND_RETRY]
+    return quality.overall >= minimum and not specific
+
+
 def _pixels(image: GrayImage) -> np.ndarray[tuple[int, int], np.dtype[np.uint8]]:
     return np.frombuffer(image.pixels, dtype=np.uint8).reshape(image.height, image.width)
 
@@ -151,7 +166,9 @@ class FingerprintScannerDriver(Driver):
         ack = await self.link.command(VerifyPassword(password=type(self).password), timeout=timeout)
         if ack.confirmation == Confirmation.WRONG_PASSWORD:
             raise SamFaultError(
-                "the module refused the configured password", device_id=self.ctx.device_id, action=Action.ENGINEER
+                "the module refused the default password (0): modules with a password set are not supported",
+                device_id=self.ctx.device_id,
+                action=Action.ENGINEER,
             )
         await self._checked(ack, "VfyPwd")
         params = await self._read_parameters(timeout)
@@ -218,40 +235,56 @@ class FingerprintScannerDriver(Driver):
         assert last is not None  # noqa: S101 - the loop ran at least once
         raise last
 
-    async def capture(self, *, min_quality: int, attempts: int, wait_until: float, progress: ProgressFn) -> Capture:
-        """Capture one finger (see the module docstring)."""
+    async def capture(
+        self, *, min_quality: int, attempts: int, finger_wait: float, deadline: float, progress: ProgressFn
+    ) -> Capture:
+        """Capture one finger (see the module docstring).
+
+        Each attempt waits up to ``finger_wait`` seconds for the finger (and as
+        long again for it to be lifted before the next one); nothing waits past
+        ``deadline`` (loop time).
+        """
+        loop = asyncio.get_running_loop()
         best: tuple[Quality, int] | None = None  # (quality, attempt) of the best refused capture
+        failed: GatewayError | None = None  # the last attempt whose image never arrived whole
         for attempt in range(1, attempts + 1):
             if attempt == 1:
                 progress("PLACE_FINGER", "place your finger on the scanner")
             else:
                 progress("PLACE_AGAIN", "place your finger on the scanner again")
-            if not await self._wait_finger(wait_until):
-                if best is None:
+            if not await self._wait_finger(min(loop.time() + finger_wait, deadline)):
+                if best is None and failed is None:
                     raise NoFingerError("no finger was placed on the scanner in time", device_id=self.ctx.device_id)
                 break
             progress("HOLD_STILL", "hold your finger still")
-            image = await self._upload()
-            quality = await asyncio.to_thread(score, _pixels(image))
-            if is_acceptable(quality, min_quality):
-                png = await asyncio.to_thread(png_with_dpi, image, RESOLUTION_DPI)
-                progress("CAPTURED", "done: you can lift your finger")
-                return Capture(
-                    png=png,
-                    width=image.width,
-                    height=image.height,
-                    resolution_dpi=RESOLUTION_DPI,
-                    quality=quality,
-                    attempt=attempt,
-                )
-            if best is None or quality.overall > best[0].overall:
-                best = (quality, attempt)
-            for hint in quality.guidance:
-                progress(hint.name, hint.text)
+            try:
+                image = await self._upload()
+            except (DeviceProtocolError, DeviceTimeoutError) as err:
+                failed = err  # this attempt fails; a garbled image is never scored
+                progress("LIFT_AND_RETRY", "the image did not arrive whole: lift your finger and place it again")
+            else:
+                quality = await asyncio.to_thread(score, _pixels(image))
+                if accepted(quality, min_quality):
+                    png = await asyncio.to_thread(png_with_dpi, image, RESOLUTION_DPI)
+                    progress("CAPTURED", "done: you can lift your finger")
+                    return Capture(
+                        png=png,
+                        width=image.width,
+                        height=image.height,
+                        resolution_dpi=RESOLUTION_DPI,
+                        quality=quality,
+                        attempt=attempt,
+                    )
+                if best is None or quality.overall > best[0].overall:
+                    best = (quality, attempt)
+                for hint in quality.guidance:
+                    progress(hint.name, hint.text)
             if attempt < attempts:
                 progress("LIFT_FINGER", "lift your finger")
-                await self._wait_lifted(wait_until)
-        assert best is not None  # noqa: S101 - set by every scored attempt
+                await self._wait_lifted(min(loop.time() + finger_wait, deadline))
+        if best is None:
+            assert failed is not None  # noqa: S101 - no finger at all raised NoFingerError above
+            raise failed
         quality, attempt = best
         raise QualityTooLowError(
             f"no capture reached quality {min_quality}; the best scored {quality.overall} (attempt {attempt})",
