@@ -100,7 +100,7 @@ READ_CHUNK: Final = 0xDF
 HEADER_PROBE: Final = 4
 """Bytes read first: enough for an LDS file's tag and a length of up to 2 bytes."""
 MAX_FILE: Final = 0x7FFF
-"""Largest file offset READ BINARY can address without SFI or odd INS (a larger DG2 is refused)."""
+"""Largest file offset READ BINARY can address without SFI or odd INS (a larger file is refused)."""
 FILE_NOT_FOUND: Final = 0x6A82
 JPEG_QUALITY: Final = 92
 
@@ -340,13 +340,15 @@ class DocumentReaderDriver(Driver):
         device_id = self.ctx.device_id
 
         def run(channel: CardChannel) -> DocumentRead:
-            # The checks run on the same thread right after the reads: no second hop.
+            # Connected: the document is there. The checks run on this thread right after the reads.
+            loop.call_soon_threadsafe(
+                progress, "READING_CHIP", "reading the chip: keep the document still on the reader"
+            )
             return self._check(mrz, _Session(channel, self.ctx).run(mrz))
 
         try:
             try:
                 # The document is usually there already: connect at once (one hop to the reader's thread).
-                progress("READING_CHIP", "reading the chip: keep the document still on the reader")
                 return await self.reader.session(run)
             except CardAbsentError:
                 progress("WAITING_FOR_DOCUMENT", "place the document's data page on the reader")
@@ -354,7 +356,6 @@ class DocumentReaderDriver(Driver):
                 if not status.present:
                     raise NoDocumentError("no document was placed on the reader in time", device_id=device_id) from None
                 progress("DOCUMENT_FOUND", "document found: keep it still on the reader")
-                progress("READING_CHIP", "reading the chip: keep the document still on the reader")
                 return await self.reader.session(run)
         except ChipBacDenied as err:
             raise BacDeniedError(
