@@ -94,9 +94,9 @@ EXAMPLES: Final[dict[MessageType, tuple[Message, ...]]] = {
         Rejected(
             time=_T1,
             command_id=_CMD,
-            reason=Reason.CARD_STOCK_EMPTY,
+            reason=Reason.RIBBON_OUT,
             action=Action.STAFF,
-            message="card stock empty: refill the card hopper",
+            message="printer ribbon out: replace the ribbon",
         ),
         Rejected(
             time=_T1,

@@ -460,7 +460,7 @@ def test_business_rejection_is_an_outcome() -> None:
     r = EXAMPLES[MessageType.REJECTED][0]
     assert isinstance(r, Rejected)
     assert r.spends_id
-    assert r.as_outcome() == NotDone(reason=Reason.CARD_STOCK_EMPTY, action=Action.STAFF, message=r.message)
+    assert r.as_outcome() == NotDone(reason=Reason.RIBBON_OUT, action=Action.STAFF, message=r.message)
 
 
 def test_command_digest_ignores_time_only() -> None:
