@@ -3,7 +3,7 @@
 Pure: topic names (:mod:`.topics`), messages and their strict JSON form
 (:mod:`.messages`), the kiosk's command window that makes issuance exactly-once
 (:mod:`.window`), the gateway's request/response matching (:mod:`.correlation`)
-and the JSON Schemas (:mod:`.schemas`). No I/O, no clock: callers pass times
+and liveness rules (:mod:`.liveness`), and the JSON Schemas (:mod:`.schemas`). No I/O, no clock: callers pass times
 and own timeouts. docs/kiosk-protocol.md is the written protocol.
 """
 
@@ -18,6 +18,7 @@ from hallgw_protocols.kiosk.errors import (
     UnknownMessageType,
     UnsupportedVersion,
 )
+from hallgw_protocols.kiosk.liveness import Beat, Liveness
 from hallgw_protocols.kiosk.messages import (
     CHANNEL_TYPES,
     COMMANDS_BY_KIND,
@@ -82,7 +83,10 @@ from hallgw_protocols.kiosk.messages import (
     rejection_for,
 )
 from hallgw_protocols.kiosk.topics import (
+    COMMAND_EXPIRY_S,
     DELIVERY,
+    MAX_KEEPALIVE_S,
+    SESSION_EXPIRY_S,
     TOPIC_ROOT,
     Channel,
     Delivery,
@@ -106,19 +110,23 @@ from hallgw_protocols.kiosk.window import (
 __all__ = [
     "CHANNEL_TYPES",
     "COMMANDS_BY_KIND",
+    "COMMAND_EXPIRY_S",
     "DEFAULT_WINDOW",
     "DELIVERY",
     "MAJOR",
+    "MAX_KEEPALIVE_S",
     "MAX_MESSAGE_BYTES",
     "MESSAGE_CLASSES",
     "MINOR",
     "PROTOCOL_REASONS",
     "SCHEMA_VERSION",
+    "SESSION_EXPIRY_S",
     "TOPIC_ROOT",
     "Accepted",
     "Action",
     "Admission",
     "Admit",
+    "Beat",
     "Channel",
     "Command",
     "CommandKind",
@@ -148,6 +156,7 @@ __all__ = [
     "KioskProtocolError",
     "KioskTopic",
     "KioskTopics",
+    "Liveness",
     "MalformedMessage",
     "Match",
     "Message",

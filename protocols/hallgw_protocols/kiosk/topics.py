@@ -28,6 +28,13 @@ TOPIC_ROOT: Final = "hallgw/kiosk/v1"
 ID_PATTERN: Final = r"[a-z0-9][a-z0-9-]{0,62}"
 _ID: Final = re.compile(ID_PATTERN)
 
+COMMAND_EXPIRY_S: Final = 60
+"""The Message Expiry Interval the gateway sets on commands: none starts long after the applicant left."""
+SESSION_EXPIRY_S: Final = 3600
+"""The least Session Expiry Interval of kiosk and gateway connections, so QoS 1 messages wait across a reconnect."""
+MAX_KEEPALIVE_S: Final = 10
+"""The longest keepalive a kiosk uses, so the broker publishes its will within 15 s of silence."""
+
 MAX_CORRELATION_BYTES: Final = 64
 """Correlation Data the gateway sets is 1 to 64 bytes; a kiosk echoes it unchanged."""
 

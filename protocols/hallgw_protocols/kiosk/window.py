@@ -134,7 +134,12 @@ class CommandWindow:
         return self._entries.get(command_id)
 
     def admit(self, command: SideEffectCommand) -> Admit:
-        """Record a command before it runs, or tell a duplicate or a reused id apart."""
+        """Record a command before it runs, or tell a duplicate or a reused id apart.
+
+        A NEW command is recorded in progress (stage ``accepted``). If the kiosk
+        then refuses it for a business reason, it records that refusal as the
+        final outcome: ``remember(command_id, rejected.as_outcome())``.
+        """
         digest = command_digest(command)
         entry = self._entries.get(command.command_id)
         if entry is None:
