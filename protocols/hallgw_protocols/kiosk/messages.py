@@ -323,11 +323,21 @@ def _check_str(name: str, value: object) -> None:
     if isinstance(rule, TextRule):
         if len(value) > rule.max_length:
             raise _FieldError(name, f"must be at most {rule.max_length} characters, got {len(value)}")
+        if not _is_unicode(value):
+            raise _FieldError(name, "must be Unicode text (a lone surrogate is not)")
     elif isinstance(rule, StrRule):
         if not _COMPILED[name].fullmatch(value):
             raise _FieldError(name, f"must be {rule.description} (got {len(value)} characters that are not)")
         if rule is _TIME:
             _check_time(name, value)
+
+
+def _is_unicode(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _check_int(name: str, value: object) -> None:

@@ -311,6 +311,7 @@ def with_(t: MessageType, **changes: object) -> dict[str, Any]:
         (with_(MessageType.STATE, firmware=""), "firmware", "1 to 64"),
         (with_(MessageType.PROGRESS, message="x" * 201), "message", "at most 200 characters"),
         (with_(MessageType.STATUS, reason="x" * 201), "reason", "at most 200 characters"),
+        (with_(MessageType.PROGRESS, message="\ud800"), "message", "lone surrogate"),
         # integer ranges
         (with_(MessageType.PROGRESS, seq=-1), "seq", "from 0 to"),
         (with_(MessageType.PROGRESS, seq=2**53), "seq", "from 0 to"),
