@@ -155,6 +155,7 @@ async def test_images_never_reach_logs_or_disk(hall: Hall) -> None:
         assert b"\x89PNG" not in data, path.name
         for image in images:
             pixels = cv2.imdecode(np.frombuffer(image.png, np.uint8), cv2.IMREAD_UNCHANGED)
+            assert pixels is not None
             row = pixels[144].tobytes()  # a row through the middle of the print
             assert row[64:128] not in data, path.name
             assert image.png[100:164] not in data, path.name
