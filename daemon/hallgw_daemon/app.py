@@ -14,15 +14,19 @@ from pathlib import Path
 from hallgw_daemon.api.server import ApiServer
 from hallgw_daemon.config import Config, ConfigError, load_config
 from hallgw_daemon.core.bus import EventBus
+from hallgw_daemon.core.errors import GatewayError
 from hallgw_daemon.core.events import StateChanged
 from hallgw_daemon.drivers.document import DocumentReaderDriver
 from hallgw_daemon.drivers.idcard import IdCardReaderDriver, load_photo_decoder
+from hallgw_daemon.drivers.kiosk import KioskDriver
 from hallgw_daemon.drivers.mrz import MrzReaderDriver
 from hallgw_daemon.drivers.passive_auth import load_csca_certificates
+from hallgw_daemon.ledger import Ledger
 from hallgw_daemon.logging import configure_logging, get_logger
 from hallgw_daemon.notify import Notifier
 from hallgw_daemon.supervisor import DeviceRegistry
 from hallgw_daemon.telemetry import TelemetryPublisher
+from hallgw_daemon.transports import KioskHub, install_hub
 
 log = get_logger("hallgw_daemon")
 
@@ -47,10 +51,43 @@ class Gateway:
         self.registry = DeviceRegistry(config, self.bus)
         self.api = ApiServer(self.registry, config.api)
         self.telemetry = TelemetryPublisher(config, self.registry, self.bus) if config.telemetry else None
+        self.kiosk_hub: KioskHub | None = None
+        if config.kiosks is not None:
+            section = config.kiosks
+            password = Path(section.password_file).read_text().strip() if section.password_file else None
+            self.kiosk_hub = KioskHub(
+                broker=section.broker,
+                hall=config.gateway.hall,
+                gateway_id=config.gateway.id,
+                client_id=section.client_id or f"hallgw-{config.gateway.id}-kiosks",
+                heartbeat_misses=section.heartbeat_misses,
+                username=section.username or None,
+                password=password,
+                on_event=lambda event, fields: log.info(event, **fields),
+            )
+            KioskDriver.command_timeout = section.command_timeout
+        install_hub(self.kiosk_hub)
         self.stopping = asyncio.Event()
         self.notifier = Notifier()
 
+    def ledger_path(self) -> Path:
+        section = self.config.kiosks
+        if section is not None and section.ledger:
+            return Path(section.ledger)
+        return Path(self.config.gateway.state_dir) / "ledger.db"
+
     async def run(self) -> None:
+        if self.kiosk_hub is not None:
+            # The journal opens before anything can be issued; a broken one stops start-up.
+            KioskDriver.ledger = await Ledger.open(self.ledger_path())
+        try:
+            await self._serve()
+        finally:
+            if KioskDriver.ledger is not None:
+                await KioskDriver.ledger.close()
+                KioskDriver.ledger = None
+
+    async def _serve(self) -> None:
         await self.api.start()
         if self.config.api.tls is None and not _loopback(self.config.api.listen):
             log.warning("serving plaintext gRPC beyond this machine: configure api.tls", listen=self.config.api.listen)
@@ -71,6 +108,8 @@ class Gateway:
                 ]
                 if self.telemetry is not None:
                     background.append(tg.create_task(_isolated("telemetry", self.telemetry.run), name="telemetry"))
+                if self.kiosk_hub is not None:
+                    background.append(tg.create_task(_isolated("kiosk hub", self.kiosk_hub.run), name="kiosk-hub"))
                 if self.notifier.watchdog_interval is not None:
                     background.append(tg.create_task(self._watchdog(self.notifier.watchdog_interval), name="watchdog"))
                 await self.stopping.wait()
@@ -146,6 +185,9 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_serve(config))
     except OSError as err:
         log.error("cannot start", error=str(err))
+        return 1
+    except GatewayError as err:  # the kiosk ledger cannot be opened
+        log.error("cannot start", reason=err.reason, error=err.message)
         return 1
     return 0
 

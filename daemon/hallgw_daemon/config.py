@@ -192,6 +192,42 @@ class DeviceConfig(_Strict):
         return self
 
 
+class KiosksSection(_Strict):
+    """Kiosks over MQTT (docs/kiosk-protocol.md). Absent: no kiosk devices may be configured."""
+
+    broker: str
+    """mqtt://HOST[:PORT] of the broker the hall's kiosks use."""
+    client_id: Annotated[str, StringConstraints(max_length=64)] = ""
+    """Default: hallgw-<gateway id>-kiosks."""
+    username: str = ""
+    password_file: str | None = None
+    heartbeat_misses: Annotated[int, Field(ge=1, le=20)] = 3
+    """A kiosk whose heartbeats stop for this many of its intervals is offline."""
+    command_timeout: Annotated[float, Field(ge=1, le=3600)] = 120.0
+    """Longest a side-effecting command may take at the kiosk (the applicant takes the document)."""
+    ledger: str | None = None
+    """The exactly-once journal (SQLite). Default: <gateway.state_dir>/ledger.db."""
+
+    @field_validator("broker")
+    @classmethod
+    def _broker(cls, value: str) -> str:
+        parts = urlsplit(value)
+        try:
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+        except ValueError as err:
+            raise ValueError(f"bad port in {value!r}") from err
+        if parts.scheme != "mqtt" or not parts.hostname or parts.path not in ("", "/"):
+            raise ValueError("expected mqtt://HOST[:PORT]")
+        return value
+
+    @field_validator("password_file", "ledger")
+    @classmethod
+    def _absolute(cls, value: str | None) -> str | None:
+        if value is not None and not Path(value).is_absolute():
+            raise ValueError("expected an absolute path")
+        return value
+
+
 class DocumentsSection(_Strict):
     """Travel-document reading (docs/documents.md)."""
 
@@ -265,6 +301,7 @@ class Config(_Strict):
     devices: list[DeviceConfig] = []
     telemetry: TelemetrySection | None = None
     documents: DocumentsSection = DocumentsSection()
+    kiosks: KiosksSection | None = None
 
     @model_validator(mode="after")
     def _references(self) -> Self:
@@ -274,13 +311,15 @@ class Config(_Strict):
         ids = [d.id for d in self.devices]
         if len(set(ids)) != len(ids):
             raise ValueError(f"duplicate device ids: {sorted({d for d in ids if ids.count(d) > 1})}")
+        if self.kiosks is None and any(d.kind is DeviceKind.KIOSK for d in self.devices):
+            raise ValueError("kiosk devices need a [kiosks] section with the broker")
         roles: set[tuple[str, DeviceKind]] = set()
         for i, dev in enumerate(self.devices):
             if dev.station is None:
                 continue
             if dev.station not in stations:
                 raise ValueError(f"devices[{i}].station: no station {dev.station!r} is declared")
-            if (dev.station, dev.kind) in roles:
+            if (dev.station, dev.kind) in roles and dev.kind is not DeviceKind.KIOSK:  # an area has many kiosks
                 raise ValueError(f"devices[{i}]: station {dev.station!r} already has a {dev.kind.value} device")
             roles.add((dev.station, dev.kind))
         return self

@@ -27,6 +27,12 @@ REQUIRED: Final[Mapping[str, Role]] = {
     "/hallgw.v1.IdCardService/ReadIdCard": Role.BUSINESS,
     "/hallgw.v1.DocumentService/ReadTravelDocument": Role.BUSINESS,
     "/hallgw.v1.FingerprintService/Capture": Role.BUSINESS,
+    "/hallgw.v1.KioskService/IssueEndorsement": Role.BUSINESS,
+    "/hallgw.v1.KioskService/ReleaseCertificate": Role.BUSINESS,
+    "/hallgw.v1.KioskService/PrintTravelRecord": Role.BUSINESS,
+    "/hallgw.v1.KioskService/GetConsumables": Role.MONITOR,
+    "/hallgw.v1.KioskService/GetIssuance": Role.BUSINESS,
+    "/hallgw.v1.KioskService/ListIssuances": Role.ENGINEER,
 }
 """The role each RPC needs. A method missing here needs ENGINEER (a test checks none is missing)."""
 

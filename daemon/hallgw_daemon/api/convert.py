@@ -32,6 +32,7 @@ KIND_TO_PB: Final = {
     DeviceKind.MRZ_READER: device_pb2.DEVICE_KIND_MRZ_READER,
     DeviceKind.DOCUMENT_READER: device_pb2.DEVICE_KIND_DOCUMENT_READER,
     DeviceKind.FINGERPRINT_SCANNER: device_pb2.DEVICE_KIND_FINGERPRINT_SCANNER,
+    DeviceKind.KIOSK: device_pb2.DEVICE_KIND_KIOSK,
 }
 KIND_FROM_PB: Final = {v: k for k, v in KIND_TO_PB.items()}
 ADMIN_TO_PB: Final = {
@@ -87,6 +88,7 @@ def device(snap: DeviceSnapshot) -> device_pb2.Device:
         admin_reason=snap.admin_reason,
         link=snap.link,
         identity=dict(snap.identity),
+        consumables=dict(snap.consumables),
         counters=device_pb2.DeviceCounters(
             commands_ok=snap.counters.commands_ok,
             commands_failed=snap.counters.commands_failed,

@@ -37,6 +37,10 @@ STATUS_OF_REASON: Final[dict[str, grpc.StatusCode]] = {
     "UNSUPPORTED_DOCUMENT": grpc.StatusCode.FAILED_PRECONDITION,
     "NO_FINGER": grpc.StatusCode.DEADLINE_EXCEEDED,
     "QUALITY_TOO_LOW": grpc.StatusCode.FAILED_PRECONDITION,
+    "REQUEST_ID_REUSED": grpc.StatusCode.ALREADY_EXISTS,
+    "UNKNOWN_REQUEST": grpc.StatusCode.NOT_FOUND,
+    "LEDGER_UNAVAILABLE": grpc.StatusCode.UNAVAILABLE,
+    "LEDGER_CONFLICT": grpc.StatusCode.INTERNAL,
 }
 """Every reason code and its status; docs/api.md lists the same table (a test checks)."""
 

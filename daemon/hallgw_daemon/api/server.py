@@ -18,9 +18,12 @@ from hallgw_api.v1 import (
     fingerprint_pb2_grpc,
     idcard_pb2,
     idcard_pb2_grpc,
+    kiosk_pb2,
+    kiosk_pb2_grpc,
 )
 from hallgw_daemon.api.auth import Authorizer
 from hallgw_daemon.api.interceptors import instrument
+from hallgw_daemon.api.kiosk_service import KioskService
 from hallgw_daemon.api.services import DeviceService, DocumentService, FingerprintService, IdCardService
 from hallgw_daemon.config import ApiSection, TlsSection
 from hallgw_daemon.core.model import DeviceKind, OperState
@@ -31,11 +34,13 @@ SERVICE_NAMES = (
     idcard_pb2.DESCRIPTOR.services_by_name["IdCardService"].full_name,
     document_pb2.DESCRIPTOR.services_by_name["DocumentService"].full_name,
     fingerprint_pb2.DESCRIPTOR.services_by_name["FingerprintService"].full_name,
+    kiosk_pb2.DESCRIPTOR.services_by_name["KioskService"].full_name,
 )
 KIND_SERVICE = {
     DeviceKind.IDCARD_READER: SERVICE_NAMES[1],
     DeviceKind.DOCUMENT_READER: SERVICE_NAMES[2],
     DeviceKind.FINGERPRINT_SCANNER: SERVICE_NAMES[3],
+    DeviceKind.KIOSK: SERVICE_NAMES[4],
 }
 
 
@@ -72,6 +77,10 @@ class ApiServer:
             instrument(
                 FingerprintService(registry), fingerprint_pb2.DESCRIPTOR.services_by_name["FingerprintService"], auth
             ),
+            self.server,
+        )
+        kiosk_pb2_grpc.add_KioskServiceServicer_to_server(
+            instrument(KioskService(registry), kiosk_pb2.DESCRIPTOR.services_by_name["KioskService"], auth),
             self.server,
         )
         self.health = health_aio.HealthServicer()

@@ -22,6 +22,8 @@ class DeviceKind(enum.Enum):
     """A PC/SC reader for the chips of e-passports and other ICAO 9303 travel documents."""
     FINGERPRINT_SCANNER = "fingerprint_scanner"
     """An AS608 / ZFM / R30x fingerprint module, on a serial line or USB."""
+    KIOSK = "kiosk"
+    """An intelligent certificate device (endorsement, collection, record query) over MQTT."""
 
 
 LINK_SCHEMES: dict[DeviceKind, frozenset[str]] = {
@@ -29,6 +31,7 @@ LINK_SCHEMES: dict[DeviceKind, frozenset[str]] = {
     DeviceKind.MRZ_READER: frozenset({"serial", "tcp"}),
     DeviceKind.DOCUMENT_READER: frozenset({"pcsc"}),
     DeviceKind.FINGERPRINT_SCANNER: frozenset({"serial", "tcp", "usb", "usbip"}),
+    DeviceKind.KIOSK: frozenset({"kiosk"}),
 }
 """The link URL schemes each kind's driver speaks."""
 
@@ -127,3 +130,5 @@ class DeviceSnapshot:
     last_error: ErrorRecord | None
     identity: Mapping[str, str]
     counters: Counters
+    consumables: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    """Consumables and capacity as the device last reported them (kiosks: paper_pct, card_stock, ...)."""

@@ -78,6 +78,10 @@ class Driver(abc.ABC):
     async def detach(self) -> None:
         """Stop using the link and close it."""
 
+    def consumables(self) -> Mapping[str, int]:
+        """Consumables and capacity as the device last reported them; empty for devices without any."""
+        return {}
+
 
 def stream_of(transport: Transport, device_id: str) -> ByteStream:
     """``transport`` as a byte stream, for drivers of serial devices (config validation makes this hold)."""

@@ -128,6 +128,10 @@ class Ledger:
     async def pending(self) -> list[Entry]:
         return await self._run(self._journal.pending)
 
+    async def recent(self, kiosk_id: str | None = None, limit: int = 100) -> list[Entry]:
+        """See ``Journal.recent``."""
+        return await self._run(self._journal.recent, kiosk_id, limit)
+
     async def counts(self, kiosk_id: str | None = None) -> dict[State, int]:
         return await self._run(self._journal.counts, kiosk_id)
 

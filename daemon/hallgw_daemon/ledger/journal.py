@@ -471,6 +471,16 @@ class Journal:
         """Every unresolved entry, all kiosks, oldest first (``hallctl ledger pending``)."""
         return self.unresolved()
 
+    def recent(self, kiosk_id: str | None = None, limit: int = 100) -> list[Entry]:
+        """Final entries, the most recently finished first, at most ``limit``."""
+        sql = f"SELECT {_COLUMNS} FROM journal WHERE state NOT IN {_in(UNRESOLVED_STATES)}"  # noqa: S608 (constant fragments)
+        args: tuple[str | int, ...] = ()
+        if kiosk_id is not None:
+            sql += " AND kiosk_id = ?"
+            args = (kiosk_id,)
+        sql += " ORDER BY finished_at DESC, seq DESC LIMIT ?"
+        return [self._entry(row) for row in self._db().execute(sql, (*args, max(0, limit)))]
+
     def counts(self, kiosk_id: str | None = None) -> dict[State, int]:
         """Entries by state (every state present, zeros included), for one kiosk or all."""
         if kiosk_id is None:

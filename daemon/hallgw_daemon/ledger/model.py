@@ -203,9 +203,11 @@ class LedgerClosedError(LedgerError):
 
 
 class UnknownRequestError(LedgerError, KeyError):
-    """No entry for this request id (``mark_sent`` or ``finish`` before ``begin``: a bug)."""
+    """No entry for this request id: a caller asked about one never journalled (or, inside the
+    gateway, ``mark_sent`` or ``finish`` came before ``begin``: a bug)."""
 
-    reason = "INTERNAL"
+    reason = "UNKNOWN_REQUEST"
+    action = Action.NONE
 
     def __str__(self) -> str:  # KeyError would quote the message
         return self.message

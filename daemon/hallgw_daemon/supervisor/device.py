@@ -109,6 +109,7 @@ class ManagedDevice:
         key = (
             self.admin_state, self.admin_since, self.admin_reason, self.oper_state, self.oper_since,
             self.last_error, id(self.identity), *self._counters.values(), self.lane.depth,
+            tuple(self.driver.consumables().items()),
         )  # fmt: skip
         if self._snapshot is not None and key == self._snapshot_key:
             return self._snapshot
@@ -130,6 +131,7 @@ class ManagedDevice:
             last_error=self.last_error,
             identity=dict(self.identity),
             counters=Counters(**self._counters, queue_depth=self.lane.depth),
+            consumables=dict(self.driver.consumables()),
         )
 
     def _publish_state(self, request_id: str = "") -> None:

@@ -87,7 +87,7 @@ class MetricsCollector:
             reconnects=reconnects,
             probe_failures=probes,
             queue_depth=dev.lane.depth,
-            consumables={},
+            consumables=dict(dev.driver.consumables()),
         )
         self._windows[dev.id] = _Window(counters=now)
         return report

@@ -4,11 +4,14 @@ Byte streams: ``serial:///dev/ttyUSB0?baud=115200`` or ``tcp://127.0.0.1:7001``
 (a simulator or a serial-over-IP converter) open a :class:`Link`;
 ``usb://VID:PID?serial=S`` and ``usbip://HOST:PORT?vid=&pid=&serial=`` open a
 :class:`UsbLink` (a bulk endpoint pair through pyusb, locally or over USB/IP).
-Drivers never see which it is. Smart-card readers: ``pcsc://READER NAME``
+Drivers never see which it is. Kiosks: ``kiosk://ID`` opens a
+:class:`KioskLink` on the daemon's one MQTT connection (:class:`KioskHub`).
+Smart-card readers: ``pcsc://READER NAME``
 opens a :class:`PcscReader` of pcscd. :func:`open_transport` opens whichever
 the URL names; a driver checks it got the kind it speaks.
 """
 
+from hallgw_daemon.transports.kiosk import KioskHub, KioskLink, install_hub, open_kiosk
 from hallgw_daemon.transports.link import Link, LinkClosedError, LinkOpenError, LinkUrl, open_link, parse_link_url
 from hallgw_daemon.transports.pcsc import (
     CardAbsentError,
@@ -23,7 +26,7 @@ from hallgw_daemon.transports.usbip_backend import UsbIpBackend, UsbUrl, find_de
 
 ByteStream = Link | UsbLink
 """A transport that moves bytes: ``read``, ``write``, ``close``."""
-Transport = Link | UsbLink | PcscReader
+Transport = Link | UsbLink | PcscReader | KioskLink
 """Anything a driver can be attached to."""
 
 
@@ -33,6 +36,8 @@ async def open_transport(url: LinkUrl, *, timeout: float = 2.0) -> Transport:
         return await open_pcsc(url, timeout=timeout)
     if url.scheme in ("usb", "usbip"):
         return await open_usb(url, timeout=timeout)
+    if url.scheme == "kiosk":
+        return await open_kiosk(url, timeout=timeout)
     return await open_link(url, timeout=timeout)
 
 
@@ -42,6 +47,8 @@ __all__ = [
     "CardChannel",
     "CardIoError",
     "CardRemovedError",
+    "KioskHub",
+    "KioskLink",
     "Link",
     "LinkClosedError",
     "LinkOpenError",
@@ -52,6 +59,7 @@ __all__ = [
     "UsbLink",
     "UsbUrl",
     "find_device",
+    "install_hub",
     "open_link",
     "open_pcsc",
     "open_transport",

@@ -11,6 +11,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import serial
 import serial_asyncio
 
+from hallgw_protocols.kiosk import check_id
+
 READ_CHUNK: Final = 4096
 BAUD_RATES: Final = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
 
@@ -38,7 +40,7 @@ class LinkUrl:
             return f"serial://{self.path}?baud={self.baud}"
         if self.scheme == "pcsc":
             return f"pcsc://{self.path}"
-        if self.scheme in ("usb", "usbip"):
+        if self.scheme in ("usb", "usbip", "kiosk"):
             return self.path
         return f"tcp://{self.host}:{self.port}"
 
@@ -76,7 +78,23 @@ def parse_link_url(url: str) -> LinkUrl:
 
         parse_usb_url(url)  # raises ValueError saying what was expected
         return LinkUrl(scheme=parts.scheme, path=url)
+    if parts.scheme == "kiosk":
+        parse_kiosk_url(url)  # raises ValueError saying what was expected
+        return LinkUrl(scheme="kiosk", path=url)
     raise ValueError(f"{url!r}: unsupported link scheme {parts.scheme!r}")
+
+
+def parse_kiosk_url(url: str) -> str:
+    """The kiosk id of ``kiosk://ID``; ValueError saying what was expected."""
+    parts = urlsplit(url)
+    kiosk_id = parts.netloc
+    if parts.scheme != "kiosk" or parts.path not in ("", "/") or parts.query or not kiosk_id:
+        raise ValueError(f"{url!r}: expected kiosk://KIOSK_ID (the kiosk's id in the MQTT topic tree)")
+    try:
+        check_id(kiosk_id, "kiosk id")
+    except ValueError as err:
+        raise ValueError(f"{url!r}: {err}") from None
+    return kiosk_id
 
 
 class Link:

@@ -26,7 +26,7 @@ from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ahallgw_api/v1/device.proto\x12\thallgw.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"T\n\tDeviceRef\x12\x13\n\tdevice_id\x18\x01 \x01(\tH\x00\x12(\n\x07station\x18\x02 \x01(\x0b\x32\x15.hallgw.v1.StationRefH\x00\x42\x08\n\x06target\"E\n\nStationRef\x12\x12\n\nstation_id\x18\x01 \x01(\t\x12#\n\x04kind\x18\x02 \x01(\x0e\x32\x15.hallgw.v1.DeviceKind\"\x83\x01\n\x0b\x44\x65viceError\x12\x0e\n\x06reason\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12)\n\x06\x61\x63tion\x18\x03 \x01(\x0e\x32\x19.hallgw.v1.ActionRequired\x12(\n\x04time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x86\x04\n\x06\x44\x65vice\x12\x11\n\tdevice_id\x18\x01 \x01(\t\x12#\n\x04kind\x18\x02 \x01(\x0e\x32\x15.hallgw.v1.DeviceKind\x12\x12\n\nstation_id\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12*\n\x0b\x61\x64min_state\x18\x05 \x01(\x0e\x32\x15.hallgw.v1.AdminState\x12(\n\noper_state\x18\x06 \x01(\x0e\x32\x14.hallgw.v1.OperState\x12\x34\n\x10oper_state_since\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x11\x61\x64min_state_since\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0c\x61\x64min_reason\x18\t \x01(\t\x12*\n\nlast_error\x18\n \x01(\x0b\x32\x16.hallgw.v1.DeviceError\x12\x0c\n\x04link\x18\x0b \x01(\t\x12\x31\n\x08identity\x18\x0c \x03(\x0b\x32\x1f.hallgw.v1.Device.IdentityEntry\x12+\n\x08\x63ounters\x18\r \x01(\x0b\x32\x19.hallgw.v1.DeviceCounters\x1a/\n\rIdentityEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x94\x01\n\x0e\x44\x65viceCounters\x12\x13\n\x0b\x63ommands_ok\x18\x01 \x01(\x04\x12\x17\n\x0f\x63ommands_failed\x18\x02 \x01(\x04\x12\x13\n\x0blink_errors\x18\x03 \x01(\x04\x12\x12\n\nreconnects\x18\x04 \x01(\x04\x12\x16\n\x0eprobe_failures\x18\x05 \x01(\x04\x12\x13\n\x0bqueue_depth\x18\x06 \x01(\r\"\xd3\x02\n\x0b\x44\x65viceEvent\x12\x10\n\x08sequence\x18\x01 \x01(\x04\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tdevice_id\x18\x03 \x01(\t\x12\x12\n\nstation_id\x18\x04 \x01(\t\x12\x12\n\nrequest_id\x18\x05 \x01(\t\x12\x36\n\rstate_changed\x18\n \x01(\x0b\x32\x1d.hallgw.v1.DeviceStateChangedH\x00\x12.\n\x08progress\x18\x0b \x01(\x0b\x32\x1a.hallgw.v1.CommandProgressH\x00\x12.\n\x08\x66inished\x18\x0c \x01(\x0b\x32\x1a.hallgw.v1.CommandFinishedH\x00\x12*\n\nlink_fault\x18\r \x01(\x0b\x32\x14.hallgw.v1.LinkFaultH\x00\x42\t\n\x07payload\"7\n\x12\x44\x65viceStateChanged\x12!\n\x06\x64\x65vice\x18\x01 \x01(\x0b\x32\x11.hallgw.v1.Device\"1\n\x0f\x43ommandProgress\x12\r\n\x05stage\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\"m\n\x0f\x43ommandFinished\x12\x11\n\toperation\x18\x01 \x01(\t\x12\n\n\x02ok\x18\x02 \x01(\x08\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12+\n\x08\x64uration\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\"5\n\tLinkFault\x12\x0f\n\x07message\x18\x01 \x01(\t\x12\x17\n\x0f\x64iscarded_bytes\x18\x02 \x01(\r\"0\n\x04\x44\x61te\x12\x0c\n\x04year\x18\x01 \x01(\x05\x12\r\n\x05month\x18\x02 \x01(\x05\x12\x0b\n\x03\x64\x61y\x18\x03 \x01(\x05\"9\n\nCodedValue\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07name_zh\x18\x03 \x01(\t*\xad\x02\n\nDeviceKind\x12\x1b\n\x17\x44\x45VICE_KIND_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x44\x45VICE_KIND_IDCARD_READER\x10\x01\x12#\n\x1f\x44\x45VICE_KIND_FINGERPRINT_SCANNER\x10\x02\x12\x16\n\x12\x44\x45VICE_KIND_CAMERA\x10\x03\x12\x1f\n\x1b\x44\x45VICE_KIND_DOCUMENT_READER\x10\x04\x12\x15\n\x11\x44\x45VICE_KIND_KIOSK\x10\x05\x12\x18\n\x14\x44\x45VICE_KIND_LIGHTING\x10\x06\x12\x1f\n\x1b\x44\x45VICE_KIND_PAYMENT_SCANNER\x10\x07\x12\x17\n\x13\x44\x45VICE_KIND_PRINTER\x10\x08\x12\x1a\n\x16\x44\x45VICE_KIND_MRZ_READER\x10\t*y\n\nAdminState\x12\x1b\n\x17\x41\x44MIN_STATE_UNSPECIFIED\x10\x00\x12\x17\n\x13\x41\x44MIN_STATE_ENABLED\x10\x01\x12\x18\n\x14\x41\x44MIN_STATE_DISABLED\x10\x02\x12\x1b\n\x17\x41\x44MIN_STATE_MAINTENANCE\x10\x03*\x9c\x01\n\tOperState\x12\x1a\n\x16OPER_STATE_UNSPECIFIED\x10\x00\x12\x16\n\x12OPER_STATE_OFFLINE\x10\x01\x12\x19\n\x15OPER_STATE_CONNECTING\x10\x02\x12\x15\n\x11OPER_STATE_ONLINE\x10\x03\x12\x13\n\x0fOPER_STATE_BUSY\x10\x04\x12\x14\n\x10OPER_STATE_ERROR\x10\x05*\xba\x01\n\x0e\x41\x63tionRequired\x12\x1f\n\x1b\x41\x43TION_REQUIRED_UNSPECIFIED\x10\x00\x12\x18\n\x14\x41\x43TION_REQUIRED_NONE\x10\x01\x12\x19\n\x15\x41\x43TION_REQUIRED_RETRY\x10\x02\x12\x19\n\x15\x41\x43TION_REQUIRED_RESET\x10\x03\x12\x19\n\x15\x41\x43TION_REQUIRED_STAFF\x10\x04\x12\x1c\n\x18\x41\x43TION_REQUIRED_ENGINEER\x10\x05\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ahallgw_api/v1/device.proto\x12\thallgw.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"T\n\tDeviceRef\x12\x13\n\tdevice_id\x18\x01 \x01(\tH\x00\x12(\n\x07station\x18\x02 \x01(\x0b\x32\x15.hallgw.v1.StationRefH\x00\x42\x08\n\x06target\"E\n\nStationRef\x12\x12\n\nstation_id\x18\x01 \x01(\t\x12#\n\x04kind\x18\x02 \x01(\x0e\x32\x15.hallgw.v1.DeviceKind\"\x83\x01\n\x0b\x44\x65viceError\x12\x0e\n\x06reason\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12)\n\x06\x61\x63tion\x18\x03 \x01(\x0e\x32\x19.hallgw.v1.ActionRequired\x12(\n\x04time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xf3\x04\n\x06\x44\x65vice\x12\x11\n\tdevice_id\x18\x01 \x01(\t\x12#\n\x04kind\x18\x02 \x01(\x0e\x32\x15.hallgw.v1.DeviceKind\x12\x12\n\nstation_id\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12*\n\x0b\x61\x64min_state\x18\x05 \x01(\x0e\x32\x15.hallgw.v1.AdminState\x12(\n\noper_state\x18\x06 \x01(\x0e\x32\x14.hallgw.v1.OperState\x12\x34\n\x10oper_state_since\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x11\x61\x64min_state_since\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0c\x61\x64min_reason\x18\t \x01(\t\x12*\n\nlast_error\x18\n \x01(\x0b\x32\x16.hallgw.v1.DeviceError\x12\x0c\n\x04link\x18\x0b \x01(\t\x12\x31\n\x08identity\x18\x0c \x03(\x0b\x32\x1f.hallgw.v1.Device.IdentityEntry\x12+\n\x08\x63ounters\x18\r \x01(\x0b\x32\x19.hallgw.v1.DeviceCounters\x12\x37\n\x0b\x63onsumables\x18\x0e \x03(\x0b\x32\".hallgw.v1.Device.ConsumablesEntry\x1a/\n\rIdentityEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x32\n\x10\x43onsumablesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\"\x94\x01\n\x0e\x44\x65viceCounters\x12\x13\n\x0b\x63ommands_ok\x18\x01 \x01(\x04\x12\x17\n\x0f\x63ommands_failed\x18\x02 \x01(\x04\x12\x13\n\x0blink_errors\x18\x03 \x01(\x04\x12\x12\n\nreconnects\x18\x04 \x01(\x04\x12\x16\n\x0eprobe_failures\x18\x05 \x01(\x04\x12\x13\n\x0bqueue_depth\x18\x06 \x01(\r\"\xd3\x02\n\x0b\x44\x65viceEvent\x12\x10\n\x08sequence\x18\x01 \x01(\x04\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tdevice_id\x18\x03 \x01(\t\x12\x12\n\nstation_id\x18\x04 \x01(\t\x12\x12\n\nrequest_id\x18\x05 \x01(\t\x12\x36\n\rstate_changed\x18\n \x01(\x0b\x32\x1d.hallgw.v1.DeviceStateChangedH\x00\x12.\n\x08progress\x18\x0b \x01(\x0b\x32\x1a.hallgw.v1.CommandProgressH\x00\x12.\n\x08\x66inished\x18\x0c \x01(\x0b\x32\x1a.hallgw.v1.CommandFinishedH\x00\x12*\n\nlink_fault\x18\r \x01(\x0b\x32\x14.hallgw.v1.LinkFaultH\x00\x42\t\n\x07payload\"7\n\x12\x44\x65viceStateChanged\x12!\n\x06\x64\x65vice\x18\x01 \x01(\x0b\x32\x11.hallgw.v1.Device\"1\n\x0f\x43ommandProgress\x12\r\n\x05stage\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\"m\n\x0f\x43ommandFinished\x12\x11\n\toperation\x18\x01 \x01(\t\x12\n\n\x02ok\x18\x02 \x01(\x08\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12+\n\x08\x64uration\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\"5\n\tLinkFault\x12\x0f\n\x07message\x18\x01 \x01(\t\x12\x17\n\x0f\x64iscarded_bytes\x18\x02 \x01(\r\"0\n\x04\x44\x61te\x12\x0c\n\x04year\x18\x01 \x01(\x05\x12\r\n\x05month\x18\x02 \x01(\x05\x12\x0b\n\x03\x64\x61y\x18\x03 \x01(\x05\"9\n\nCodedValue\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07name_zh\x18\x03 \x01(\t*\xad\x02\n\nDeviceKind\x12\x1b\n\x17\x44\x45VICE_KIND_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x44\x45VICE_KIND_IDCARD_READER\x10\x01\x12#\n\x1f\x44\x45VICE_KIND_FINGERPRINT_SCANNER\x10\x02\x12\x16\n\x12\x44\x45VICE_KIND_CAMERA\x10\x03\x12\x1f\n\x1b\x44\x45VICE_KIND_DOCUMENT_READER\x10\x04\x12\x15\n\x11\x44\x45VICE_KIND_KIOSK\x10\x05\x12\x18\n\x14\x44\x45VICE_KIND_LIGHTING\x10\x06\x12\x1f\n\x1b\x44\x45VICE_KIND_PAYMENT_SCANNER\x10\x07\x12\x17\n\x13\x44\x45VICE_KIND_PRINTER\x10\x08\x12\x1a\n\x16\x44\x45VICE_KIND_MRZ_READER\x10\t*y\n\nAdminState\x12\x1b\n\x17\x41\x44MIN_STATE_UNSPECIFIED\x10\x00\x12\x17\n\x13\x41\x44MIN_STATE_ENABLED\x10\x01\x12\x18\n\x14\x41\x44MIN_STATE_DISABLED\x10\x02\x12\x1b\n\x17\x41\x44MIN_STATE_MAINTENANCE\x10\x03*\x9c\x01\n\tOperState\x12\x1a\n\x16OPER_STATE_UNSPECIFIED\x10\x00\x12\x16\n\x12OPER_STATE_OFFLINE\x10\x01\x12\x19\n\x15OPER_STATE_CONNECTING\x10\x02\x12\x15\n\x11OPER_STATE_ONLINE\x10\x03\x12\x13\n\x0fOPER_STATE_BUSY\x10\x04\x12\x14\n\x10OPER_STATE_ERROR\x10\x05*\xba\x01\n\x0e\x41\x63tionRequired\x12\x1f\n\x1b\x41\x43TION_REQUIRED_UNSPECIFIED\x10\x00\x12\x18\n\x14\x41\x43TION_REQUIRED_NONE\x10\x01\x12\x19\n\x15\x41\x43TION_REQUIRED_RETRY\x10\x02\x12\x19\n\x15\x41\x43TION_REQUIRED_RESET\x10\x03\x12\x19\n\x15\x41\x43TION_REQUIRED_STAFF\x10\x04\x12\x1c\n\x18\x41\x43TION_REQUIRED_ENGINEER\x10\x05\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,14 +35,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_DEVICE_IDENTITYENTRY']._loaded_options = None
   _globals['_DEVICE_IDENTITYENTRY']._serialized_options = b'8\001'
-  _globals['_DEVICEKIND']._serialized_start=1795
-  _globals['_DEVICEKIND']._serialized_end=2096
-  _globals['_ADMINSTATE']._serialized_start=2098
-  _globals['_ADMINSTATE']._serialized_end=2219
-  _globals['_OPERSTATE']._serialized_start=2222
-  _globals['_OPERSTATE']._serialized_end=2378
-  _globals['_ACTIONREQUIRED']._serialized_start=2381
-  _globals['_ACTIONREQUIRED']._serialized_end=2567
+  _globals['_DEVICE_CONSUMABLESENTRY']._loaded_options = None
+  _globals['_DEVICE_CONSUMABLESENTRY']._serialized_options = b'8\001'
+  _globals['_DEVICEKIND']._serialized_start=1904
+  _globals['_DEVICEKIND']._serialized_end=2205
+  _globals['_ADMINSTATE']._serialized_start=2207
+  _globals['_ADMINSTATE']._serialized_end=2328
+  _globals['_OPERSTATE']._serialized_start=2331
+  _globals['_OPERSTATE']._serialized_end=2487
+  _globals['_ACTIONREQUIRED']._serialized_start=2490
+  _globals['_ACTIONREQUIRED']._serialized_end=2676
   _globals['_DEVICEREF']._serialized_start=106
   _globals['_DEVICEREF']._serialized_end=190
   _globals['_STATIONREF']._serialized_start=192
@@ -50,23 +52,25 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DEVICEERROR']._serialized_start=264
   _globals['_DEVICEERROR']._serialized_end=395
   _globals['_DEVICE']._serialized_start=398
-  _globals['_DEVICE']._serialized_end=916
-  _globals['_DEVICE_IDENTITYENTRY']._serialized_start=869
-  _globals['_DEVICE_IDENTITYENTRY']._serialized_end=916
-  _globals['_DEVICECOUNTERS']._serialized_start=919
-  _globals['_DEVICECOUNTERS']._serialized_end=1067
-  _globals['_DEVICEEVENT']._serialized_start=1070
-  _globals['_DEVICEEVENT']._serialized_end=1409
-  _globals['_DEVICESTATECHANGED']._serialized_start=1411
-  _globals['_DEVICESTATECHANGED']._serialized_end=1466
-  _globals['_COMMANDPROGRESS']._serialized_start=1468
-  _globals['_COMMANDPROGRESS']._serialized_end=1517
-  _globals['_COMMANDFINISHED']._serialized_start=1519
-  _globals['_COMMANDFINISHED']._serialized_end=1628
-  _globals['_LINKFAULT']._serialized_start=1630
-  _globals['_LINKFAULT']._serialized_end=1683
-  _globals['_DATE']._serialized_start=1685
-  _globals['_DATE']._serialized_end=1733
-  _globals['_CODEDVALUE']._serialized_start=1735
-  _globals['_CODEDVALUE']._serialized_end=1792
+  _globals['_DEVICE']._serialized_end=1025
+  _globals['_DEVICE_IDENTITYENTRY']._serialized_start=926
+  _globals['_DEVICE_IDENTITYENTRY']._serialized_end=973
+  _globals['_DEVICE_CONSUMABLESENTRY']._serialized_start=975
+  _globals['_DEVICE_CONSUMABLESENTRY']._serialized_end=1025
+  _globals['_DEVICECOUNTERS']._serialized_start=1028
+  _globals['_DEVICECOUNTERS']._serialized_end=1176
+  _globals['_DEVICEEVENT']._serialized_start=1179
+  _globals['_DEVICEEVENT']._serialized_end=1518
+  _globals['_DEVICESTATECHANGED']._serialized_start=1520
+  _globals['_DEVICESTATECHANGED']._serialized_end=1575
+  _globals['_COMMANDPROGRESS']._serialized_start=1577
+  _globals['_COMMANDPROGRESS']._serialized_end=1626
+  _globals['_COMMANDFINISHED']._serialized_start=1628
+  _globals['_COMMANDFINISHED']._serialized_end=1737
+  _globals['_LINKFAULT']._serialized_start=1739
+  _globals['_LINKFAULT']._serialized_end=1792
+  _globals['_DATE']._serialized_start=1794
+  _globals['_DATE']._serialized_end=1842
+  _globals['_CODEDVALUE']._serialized_start=1844
+  _globals['_CODEDVALUE']._serialized_end=1901
 # @@protoc_insertion_point(module_scope)

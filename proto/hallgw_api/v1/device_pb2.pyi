@@ -104,7 +104,7 @@ class DeviceError(_message.Message):
     def __init__(self, reason: _Optional[str] = ..., message: _Optional[str] = ..., action: _Optional[_Union[ActionRequired, str]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Device(_message.Message):
-    __slots__ = ("device_id", "kind", "station_id", "name", "admin_state", "oper_state", "oper_state_since", "admin_state_since", "admin_reason", "last_error", "link", "identity", "counters")
+    __slots__ = ("device_id", "kind", "station_id", "name", "admin_state", "oper_state", "oper_state_since", "admin_state_since", "admin_reason", "last_error", "link", "identity", "counters", "consumables")
     class IdentityEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -112,6 +112,13 @@ class Device(_message.Message):
         key: str
         value: str
         def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class ConsumablesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
     DEVICE_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     STATION_ID_FIELD_NUMBER: _ClassVar[int]
@@ -125,6 +132,7 @@ class Device(_message.Message):
     LINK_FIELD_NUMBER: _ClassVar[int]
     IDENTITY_FIELD_NUMBER: _ClassVar[int]
     COUNTERS_FIELD_NUMBER: _ClassVar[int]
+    CONSUMABLES_FIELD_NUMBER: _ClassVar[int]
     device_id: str
     kind: DeviceKind
     station_id: str
@@ -138,7 +146,8 @@ class Device(_message.Message):
     link: str
     identity: _containers.ScalarMap[str, str]
     counters: DeviceCounters
-    def __init__(self, device_id: _Optional[str] = ..., kind: _Optional[_Union[DeviceKind, str]] = ..., station_id: _Optional[str] = ..., name: _Optional[str] = ..., admin_state: _Optional[_Union[AdminState, str]] = ..., oper_state: _Optional[_Union[OperState, str]] = ..., oper_state_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., admin_state_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., admin_reason: _Optional[str] = ..., last_error: _Optional[_Union[DeviceError, _Mapping]] = ..., link: _Optional[str] = ..., identity: _Optional[_Mapping[str, str]] = ..., counters: _Optional[_Union[DeviceCounters, _Mapping]] = ...) -> None: ...
+    consumables: _containers.ScalarMap[str, int]
+    def __init__(self, device_id: _Optional[str] = ..., kind: _Optional[_Union[DeviceKind, str]] = ..., station_id: _Optional[str] = ..., name: _Optional[str] = ..., admin_state: _Optional[_Union[AdminState, str]] = ..., oper_state: _Optional[_Union[OperState, str]] = ..., oper_state_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., admin_state_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., admin_reason: _Optional[str] = ..., last_error: _Optional[_Union[DeviceError, _Mapping]] = ..., link: _Optional[str] = ..., identity: _Optional[_Mapping[str, str]] = ..., counters: _Optional[_Union[DeviceCounters, _Mapping]] = ..., consumables: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class DeviceCounters(_message.Message):
     __slots__ = ("commands_ok", "commands_failed", "link_errors", "reconnects", "probe_failures", "queue_depth")
