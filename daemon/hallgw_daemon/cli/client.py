@@ -32,6 +32,8 @@ from hallgw_api.v1 import (
     fingerprint_pb2_grpc,
     idcard_pb2,
     idcard_pb2_grpc,
+    kiosk_pb2,
+    kiosk_pb2_grpc,
 )
 
 DEFAULT_TARGET = "127.0.0.1:50051"
@@ -49,6 +51,8 @@ DOCUMENT_MARGIN_S = 15.0
 CAPTURE_MARGIN_S = 8.0
 # The attempts the gateway makes when the request leaves max_attempts at 0.
 DEFAULT_ATTEMPTS = 3
+# The most issuances one ListIssuances call may return (the API's limit).
+MAX_ISSUANCES = 1000
 # How long read-id keeps listening for the call's last events after the call returned.
 EVENT_GRACE_S = 0.3
 
@@ -101,6 +105,7 @@ class Gateway:
         self._idcards: Any = idcard_pb2_grpc.IdCardServiceStub(self._channel)
         self._documents: Any = document_pb2_grpc.DocumentServiceStub(self._channel)
         self._fingerprints: Any = fingerprint_pb2_grpc.FingerprintServiceStub(self._channel)
+        self._kiosks: Any = kiosk_pb2_grpc.KioskServiceStub(self._channel)
 
     def close(self) -> None:
         """Close the channel (cancels any call still running)."""
@@ -304,6 +309,31 @@ class Gateway:
             deadline=(attempts or DEFAULT_ATTEMPTS) * (wait + CAPTURE_MARGIN_S) + READ_MARGIN_S,
             on_event=on_event,
         )
+
+    # --- kiosks and their journal -----------------------------------------
+
+    def get_consumables(self, ref: device_pb2.DeviceRef) -> kiosk_pb2.GetConsumablesResponse:
+        """GetConsumables: a kiosk's consumables as it last reported them."""
+        request = kiosk_pb2.GetConsumablesRequest(device=ref)
+        response: kiosk_pb2.GetConsumablesResponse = self._kiosks.GetConsumables(request, timeout=self.timeout)
+        return response
+
+    def get_issuance(self, request_id: str) -> kiosk_pb2.Issuance:
+        """GetIssuance: one journalled issuance by its request id."""
+        request = kiosk_pb2.GetIssuanceRequest(request_id=request_id)
+        response: kiosk_pb2.GetIssuanceResponse = self._kiosks.GetIssuance(request, timeout=self.timeout)
+        return response.issuance
+
+    def list_issuances(
+        self, *, device_id: str = "", include_final: bool = False, limit: int = 0
+    ) -> list[kiosk_pb2.Issuance]:
+        """ListIssuances: those not final yet, oldest first; with ``include_final``, then final ones, newest first.
+
+        ``limit`` 0 leaves it to the gateway (100).
+        """
+        request = kiosk_pb2.ListIssuancesRequest(device_id=device_id, include_final=include_final, limit=limit)
+        response: kiosk_pb2.ListIssuancesResponse = self._kiosks.ListIssuances(request, timeout=self.timeout)
+        return list(response.issuances)
 
 
 def _duration(seconds: float) -> duration_pb2.Duration:

@@ -38,10 +38,11 @@ class ExitCode(enum.IntEnum):
 EXIT_CODES_HELP = """Exit codes:
 
 * 0: ok
-* 1: the operation failed on the device (NO_CARD, NO_DOCUMENT, BAC_DENIED, QUALITY_TOO_LOW, DEVICE_OFFLINE, ...)
-* 2: usage error, invalid request or unknown device
+* 1: the operation failed on the device (NO_CARD, NO_DOCUMENT, BAC_DENIED, QUALITY_TOO_LOW, DEVICE_OFFLINE, ...),
+  or no issuance is journalled under the request id (UNKNOWN_REQUEST)
+* 2: usage error, invalid request, unknown device or a reused request id
 * 3: the gateway is unreachable, or did not answer in time
-* 4: internal error (in the gateway or in hallctl)
+* 4: internal error (in the gateway or in hallctl; LEDGER_UNAVAILABLE, LEDGER_CONFLICT)
 * 130: interrupted by Ctrl-C during a one-shot command (watch and trace exit 0 on Ctrl-C)
 """
 
@@ -72,13 +73,22 @@ _REASON_EXIT = {
     # Fingerprints.
     "NO_FINGER": ExitCode.FAILED,
     "QUALITY_TOO_LOW": ExitCode.FAILED,
+    # Kiosks and their exactly-once journal. A reused request id is the
+    # caller's mistake (a new issuance needs a new id); an unknown one is an
+    # answer about the journal, not a usage error, although its status is
+    # NOT_FOUND. A journal that cannot be used, or that a kiosk contradicts,
+    # is a fault of the gateway for an engineer.
+    "REQUEST_ID_REUSED": ExitCode.USAGE,
+    "UNKNOWN_REQUEST": ExitCode.FAILED,
+    "LEDGER_UNAVAILABLE": ExitCode.INTERNAL,
+    "LEDGER_CONFLICT": ExitCode.INTERNAL,
 }
 
 # ErrorInfo metadata keys that every error has; the others are the error's details.
 _COMMON_METADATA = frozenset({"action", "device_id"})
 # Details with a known shape: counts, and comma-separated lists of codes.
 _INT_DETAILS = frozenset({"best_quality", "best_attempt"})
-_LIST_DETAILS = frozenset({"hints"})
+_LIST_DETAILS = frozenset({"hints", "differs"})
 
 _USAGE_CODES = frozenset(
     {
@@ -145,9 +155,10 @@ class CliError(Exception):
 def error_details(metadata: Mapping[str, str]) -> dict[str, Any]:
     """The extra facts of an ErrorInfo (all but action and device_id), typed where their shape is known.
 
-    ``best_quality`` and ``best_attempt`` become numbers and ``hints`` a list of
-    hint codes; anything else stays the string the gateway sent. The gateway
-    never puts personal data there.
+    ``best_quality`` and ``best_attempt`` become numbers, ``hints`` a list of
+    hint codes and ``differs`` (REQUEST_ID_REUSED) a list of field names;
+    anything else stays the string the gateway sent. The gateway never puts
+    personal data there.
     """
     details: dict[str, Any] = {}
     for key, raw in sorted(metadata.items()):
@@ -177,6 +188,10 @@ def details_text(reason: str, details: Mapping[str, Any]) -> str:
         hints = rest.pop("hints")
         listed = ", ".join(str(hint) for hint in hints) if isinstance(hints, list) else str(hints)
         parts.append(f"hints: {listed or 'none'}")
+    if "differs" in rest:
+        differs = rest.pop("differs")
+        listed = ", ".join(str(name) for name in differs) if isinstance(differs, list) else str(differs)
+        parts.append(f"differs in: {listed or '?'}")
     parts.extend(f"{key}={value}" for key, value in rest.items())
     return ", ".join(parts)
 

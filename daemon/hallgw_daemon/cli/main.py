@@ -26,7 +26,7 @@ from rich.text import Text
 from hallgw_api.v1 import device_pb2, device_service_pb2, document_pb2, fingerprint_pb2, idcard_pb2
 
 from . import render, views
-from .client import DEFAULT_TARGET, DEFAULT_TIMEOUT_S, Gateway, TlsFiles
+from .client import DEFAULT_TARGET, DEFAULT_TIMEOUT_S, MAX_ISSUANCES, Gateway, TlsFiles
 from .errors import EXIT_CODES_HELP, CliError, ExitCode, from_rpc_error, usage_error
 from .names import describe_ref, finger_word, parse_device_ref, parse_finger, parse_kind, station_ref
 from .progress import ReadProgress
@@ -38,7 +38,7 @@ app = typer.Typer(
     name="hallctl",
     help=(
         "Engineers' client of the hall gateway (hallgwd): device states, events, frame traces, "
-        "test reads of ID cards and travel documents, fingerprint test captures."
+        "test reads of ID cards and travel documents, fingerprint test captures, kiosks and their journal."
     ),
     epilog=EXIT_CODES_HELP,
     no_args_is_help=True,
@@ -65,6 +65,24 @@ fingerprint_app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(fingerprint_app)
+kiosks_app = typer.Typer(
+    name="kiosks",
+    help="Self-service kiosks: their states and consumables (paper, ribbon, card stock, slots).",
+    invoke_without_command=True,
+    rich_markup_mode="markdown",
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(kiosks_app)
+ledger_app = typer.Typer(
+    name="ledger",
+    help="The kiosks' exactly-once journal: issuances by request id, those in flight or in doubt, recent history.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(ledger_app)
 
 
 @dataclass(frozen=True, slots=True)
@@ -608,6 +626,147 @@ def fingerprint_capture(
             _note(f"the gateway sent no image; {out} was not written", style="yellow")
         elif not settings.json_output:
             _note(f"fingerprint image written to {out} (PNG, {written['size']} bytes)")
+
+
+# --- kiosks ----------------------------------------------------------------------
+
+
+@kiosks_app.callback()
+def kiosks(
+    ctx: typer.Context,
+    *,
+    station: Annotated[
+        list[str] | None, typer.Option("--station", "-s", metavar="STATION", help="Only this station (repeatable).")
+    ] = None,
+    json_flag: JsonFlag = False,
+) -> None:
+    """List the kiosks: states, kind, model, mode, door and consumables, low ones highlighted."""
+    if ctx.invoked_subcommand is not None:
+        return
+    settings = _settings(ctx, json_flag)
+    with _reporting(settings), settings.gateway() as gateway:
+        found = gateway.list_devices([device_pb2.DEVICE_KIND_KIOSK], station or [])
+    if settings.json_output:
+        _emit_json({"kiosks": [views.kiosk_view(device) for device in found]})
+    else:
+        console = render.make_console()
+        console.print(render.kiosks_view(found, console))
+
+
+@kiosks_app.command("consumables")
+def kiosk_consumables(
+    ctx: typer.Context,
+    *,
+    device: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="KIOSK", help="Kiosk id (kio-01) or STATION:KIND; or use --station.", show_default=False
+        ),
+    ] = None,
+    station: Annotated[
+        str | None, typer.Option("--station", "-s", metavar="STATION", help="The kiosk of this station.")
+    ] = None,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Show a kiosk's consumables as it last reported them (GetConsumables)."""
+    settings = _settings(ctx, json_flag)
+    with _reporting(settings):
+        ref = _reader_ref(device, station, device_pb2.DEVICE_KIND_KIOSK)
+        with settings.gateway() as gateway:
+            response = gateway.get_consumables(ref)
+    if settings.json_output:
+        _emit_json(views.consumables_view(response))
+    else:
+        render.make_console().print(render.consumables_table(response, _now()))
+
+
+# --- the kiosks' journal -----------------------------------------------------------
+
+KioskOpt = Annotated[
+    str | None,
+    typer.Option("--kiosk", "-k", metavar="ID", help="Only this kiosk's (device id or STATION:KIND)."),
+]
+
+
+def _kiosk_id(gateway: Gateway, kiosk: str | None) -> str:
+    """The device id of ``--kiosk``; a ``STATION:KIND`` reference is resolved by the gateway."""
+    if kiosk is None:
+        return ""
+    ref = _device_ref(kiosk)
+    if ref.WhichOneof("target") == "device_id":
+        return ref.device_id
+    return gateway.get_device(ref).device_id
+
+
+@ledger_app.command("show")
+def ledger_show(
+    ctx: typer.Context,
+    request_id: Annotated[str, typer.Argument(metavar="REQUEST_ID", help="The request id of the issuance.")],
+    json_flag: JsonFlag = False,
+) -> None:
+    """Show one journalled issuance: its state, with the kiosk's evidence or the reason and action."""
+    settings = _settings(ctx, json_flag)
+    with _reporting(settings):
+        if (
+            not request_id
+            or len(request_id) > MAX_REQUEST_ID
+            or not request_id.isprintable()
+            or any(char.isspace() for char in request_id)
+        ):
+            raise usage_error(f"REQUEST_ID must be 1 to {MAX_REQUEST_ID} printable characters without spaces")
+        with settings.gateway() as gateway:
+            found = gateway.get_issuance(request_id)
+    if settings.json_output:
+        _emit_json(views.issuance_view(found))
+    else:
+        render.make_console().print(render.issuance_detail(found, _now()))
+
+
+@ledger_app.command("pending")
+def ledger_pending(ctx: typer.Context, *, kiosk: KioskOpt = None, json_flag: JsonFlag = False) -> None:
+    """List the issuances in flight or in doubt, oldest first."""
+    settings = _settings(ctx, json_flag)
+    with _reporting(settings), settings.gateway() as gateway:
+        found = gateway.list_issuances(device_id=_kiosk_id(gateway, kiosk), limit=MAX_ISSUANCES)
+    if settings.json_output:
+        _emit_json({"issuances": [views.issuance_view(issuance) for issuance in found]})
+        return
+    if not found:
+        typer.echo("no issuance in flight or in doubt" + (f" on {kiosk}" if kiosk else ""))
+        return
+    render.make_console().print(render.issuances_table(found, _now()))
+    if len(found) >= MAX_ISSUANCES:
+        _note(f"showing the oldest {MAX_ISSUANCES}; there may be more", style="yellow")
+
+
+@ledger_app.command("list")
+def ledger_list(
+    ctx: typer.Context,
+    *,
+    kiosk: KioskOpt = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            "-n",
+            min=1,
+            max=MAX_ISSUANCES,
+            metavar="N",
+            help=f"At most N issuances, 1..{MAX_ISSUANCES} (default: the gateway's, 100).",
+        ),
+    ] = None,
+    json_flag: JsonFlag = False,
+) -> None:
+    """List recent issuances: those not final yet (oldest first), then final ones (newest first)."""
+    settings = _settings(ctx, json_flag)
+    with _reporting(settings), settings.gateway() as gateway:
+        found = gateway.list_issuances(device_id=_kiosk_id(gateway, kiosk), include_final=True, limit=limit or 0)
+    if settings.json_output:
+        _emit_json({"issuances": [views.issuance_view(issuance) for issuance in found]})
+    elif not found:
+        typer.echo("no issuance journalled" + (f" on {kiosk}" if kiosk else ""))
+    else:
+        render.make_console().print(render.issuances_table(found, _now()))
 
 
 # --- streams ---------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol, cast
 
-from hallgw_api.v1 import device_pb2, device_service_pb2, document_pb2, fingerprint_pb2, idcard_pb2
+from hallgw_api.v1 import device_pb2, device_service_pb2, document_pb2, fingerprint_pb2, idcard_pb2, kiosk_pb2
 
 
 class _EnumType(Protocol):
@@ -96,6 +96,16 @@ def signature_word(status: int) -> str:
 def finger_word(finger: int) -> str:
     """``right_index`` for FINGER_POSITION_RIGHT_INDEX; ``unspecified`` when not given."""
     return enum_word(fingerprint_pb2.FingerPosition, finger, "FINGER_POSITION_")
+
+
+def issuance_state_word(state: int) -> str:
+    """``done`` / ``not_done`` / ``in_progress`` / ``in_doubt``."""
+    return enum_word(kiosk_pb2.IssuanceState, state, "ISSUANCE_STATE_")
+
+
+def operation_word(operation: int) -> str:
+    """``issue_endorsement`` / ``release_certificate`` / ``print_travel_record``."""
+    return enum_word(kiosk_pb2.IssuanceOperation, operation, "ISSUANCE_OPERATION_")
 
 
 def finger_choices() -> list[str]:

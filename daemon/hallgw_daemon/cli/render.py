@@ -9,6 +9,7 @@ markup, so a device name like ``[red]`` prints as itself.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from datetime import datetime
 
 from google.protobuf import timestamp_pb2
@@ -17,7 +18,7 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from hallgw_api.v1 import device_pb2, device_service_pb2, document_pb2, fingerprint_pb2, idcard_pb2
+from hallgw_api.v1 import device_pb2, device_service_pb2, document_pb2, fingerprint_pb2, idcard_pb2, kiosk_pb2
 
 from .names import (
     action_word,
@@ -25,9 +26,11 @@ from .names import (
     card_type_word,
     finger_word,
     hash_check_word,
+    issuance_state_word,
     kind_word,
     mrz_source_word,
     oper_word,
+    operation_word,
     photo_format_word,
     signature_word,
 )
@@ -36,11 +39,13 @@ from .views import (
     QUALITY_COMPONENTS,
     CardField,
     chip_mrz_differences,
+    consumables_list,
     duration_seconds,
     face_view,
     fingerprint_image_view,
     hints_view,
     iso_utc,
+    low_consumables,
     timestamp_datetime,
 )
 
@@ -226,6 +231,8 @@ def device_detail(device: device_pb2.Device, now: datetime) -> Table:
             row("Identity" if index == 0 else "", f"{key} = {value}")
     else:
         row("Identity", Text("not identified yet", style="dim"))
+    if device.consumables:
+        row("Consumables", consumables_text(device.consumables))
     counters = device.counters
     row("Commands", f"{counters.commands_ok} ok, {counters.commands_failed} failed")
     row("Link errors", str(counters.link_errors))
@@ -482,3 +489,209 @@ def capture_table(response: fingerprint_pb2.CaptureResponse, *, request_id: str)
     grid.add_row("Scanner", Text(response.device_id or "-"))
     grid.add_row("Request id", Text(request_id, style="dim"))
     return grid
+
+
+# --- kiosks ----------------------------------------------------------------------
+
+MODE_STYLES = {"in_service": "", "out_of_service": "yellow", "maintenance": "blue"}
+DOOR_STYLES = {"closed": "", "open": "bold yellow"}
+LOW_STYLE = "bold red"
+
+
+def consumables_text(consumables: Mapping[str, int]) -> Text:
+    """``paper 80%, ribbon 8%, cards 120, slots 3/12``, the low ones in bold red; ``-`` when none were reported."""
+    items = consumables_list(consumables)
+    if not items:
+        return Text("-", style="dim")
+    text = Text()
+    for index, item in enumerate(items):
+        if index:
+            text.append(", ")
+        text.append(f"{item.word} {item.text}", style=LOW_STYLE if item.low else "")
+    return text
+
+
+def _identity_text(device: device_pb2.Device, key: str, styles: Mapping[str, str] | None = None) -> Text:
+    value = device.identity.get(key, "")
+    if not value:
+        return Text("-", style="dim")
+    return Text(value, style=(styles or {}).get(value, ""))
+
+
+def kiosks_summary(kiosks: list[device_pb2.Device]) -> str:
+    """``350 kiosks: 340 online, 10 offline; low consumables: paper 3, slots full 1`` (or ``none``)."""
+    counts: dict[str, int] = {"online": 0, "offline": 0}
+    low: dict[str, int] = {}
+    for device in kiosks:
+        state = oper_word(device.oper_state)
+        counts[state] = counts.get(state, 0) + 1
+        for word in low_consumables(device.consumables):
+            low[word] = low.get(word, 0) + 1
+    noun = "kiosk" if len(kiosks) == 1 else "kiosks"
+    states = ", ".join(f"{count} {state}" for state, count in counts.items() if count or state in {"online", "offline"})
+    order = ("paper", "ribbon", "cards", "slots")
+    lows = ", ".join(f"{'slots full' if word == 'slots' else word} {low[word]}" for word in order if word in low)
+    return f"{len(kiosks)} {noun}: {states}; low consumables: {lows or 'none'}"
+
+
+def kiosks_table(kiosks: list[device_pb2.Device], *, with_model: bool = True) -> Table:
+    """The table of ``hallctl kiosks``: states, what each kiosk said about itself, its consumables."""
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True, header_style="bold")
+    columns = ["KIOSK", "STATION", "KIND"] + (["MODEL"] if with_model else []) + ["ADMIN", "OPER", "MODE", "DOOR"]
+    for column in columns:
+        table.add_column(column, no_wrap=True)
+    table.add_column("CONSUMABLES")
+    for device in kiosks:
+        cells: list[str | Text] = [
+            Text(device.device_id, style="bold"),
+            device.station_id or "-",
+            _identity_text(device, "kiosk_kind"),
+        ]
+        if with_model:
+            cells.append(_identity_text(device, "model"))
+        cells += [
+            admin_text(device.admin_state),
+            oper_text(device.oper_state),
+            _identity_text(device, "mode", MODE_STYLES),
+            _identity_text(device, "door", DOOR_STYLES),
+            consumables_text(device.consumables),
+        ]
+        table.add_row(*cells)
+    table.caption = kiosks_summary(kiosks)
+    return table
+
+
+def kiosks_view(kiosks: list[device_pb2.Device], console: Console) -> RenderableType:
+    """The kiosks table, then one line per kiosk whose consumables are low.
+
+    On a terminal too narrow for it the model column goes (``show`` has it) and
+    the consumables wrap: kiosk ids and states are never cut.
+    """
+    table = kiosks_table(kiosks)
+    natural = console.measure(table, options=console.options.update_width(10_000)).maximum
+    if natural > console.width:
+        table = kiosks_table(kiosks, with_model=False)
+    lows = []
+    for device in kiosks:
+        words = low_consumables(device.consumables)
+        if words:
+            where = f" [{device.station_id}]" if device.station_id else ""
+            line = Text(f"{device.device_id}{where}: ", style="bold")
+            line.append(f"low {', '.join(words)}", style=LOW_STYLE)
+            lows.append(line)
+    return Group(table, *lows)
+
+
+_CONSUMABLE_LABELS = {"paper": "Paper", "ribbon": "Ribbon", "cards": "Card stock", "slots": "Slots"}
+
+
+def consumables_table(response: kiosk_pb2.GetConsumablesResponse, now: datetime) -> Table:
+    """The result of ``hallctl kiosks consumables``: each consumable, low ones marked, and when it was reported."""
+    grid = _key_value_grid()
+    grid.add_row("Kiosk", Text(response.device_id or "-"))
+    items = consumables_list(response.consumables)
+    if not items:
+        grid.add_row("Consumables", Text("none reported", style="dim"))
+    for item in items:
+        text = Text(f"{item.text} occupied" if item.word == "slots" else item.text)
+        if item.low:
+            text.stylize(LOW_STYLE)
+            text.append("  low", style=LOW_STYLE)
+        grid.add_row(_CONSUMABLE_LABELS.get(item.word, item.word), text)
+    if response.HasField("reported"):
+        when = f"{iso_utc(response.reported)} ({relative_time(timestamp_datetime(response.reported), now)})"
+        grid.add_row("Reported", Text(when))
+    else:
+        grid.add_row("Reported", Text("-", style="dim"))
+    return grid
+
+
+# --- the exactly-once journal ------------------------------------------------------
+
+STATE_STYLES = {"done": "green", "not_done": "yellow", "in_progress": "cyan", "in_doubt": "bold magenta"}
+STATE_NOTES = {
+    "in_progress": "the kiosk is working on it; a retry with the same request id joins it",
+    "in_doubt": (
+        "the command may have reached the kiosk and the gateway cannot reach the kiosk yet to find out; "
+        "it resolves it as soon as it can: retry later with the same request id, never with a new one"
+    ),
+}
+
+
+def issuance_state_text(issuance: kiosk_pb2.Issuance) -> Text:
+    """The state word, coloured."""
+    word = issuance_state_word(issuance.state)
+    return Text(word, style=STATE_STYLES.get(word, ""))
+
+
+def outcome_text(issuance: kiosk_pb2.Issuance) -> Text:
+    """``serial S-1`` when done, ``paper_out (action: staff)`` when not done, ``-`` otherwise."""
+    if issuance.state == kiosk_pb2.ISSUANCE_STATE_DONE:
+        serial = issuance.evidence.operation_serial
+        return Text(f"serial {serial}") if serial else Text("-", style="dim")
+    if issuance.state == kiosk_pb2.ISSUANCE_STATE_NOT_DONE:
+        return Text(f"{issuance.reason or 'no reason given'} (action: {action_word(issuance.action)})", style="yellow")
+    return Text("-", style="dim")
+
+
+def _time_text(ts: timestamp_pb2.Timestamp, present: bool, now: datetime) -> Text:
+    if not present:
+        return Text("-", style="dim")
+    return Text(f"{iso_utc(ts)} ({relative_time(timestamp_datetime(ts), now)})")
+
+
+def issuance_detail(issuance: kiosk_pb2.Issuance, now: datetime) -> Table:
+    """The key/value view of ``hallctl ledger show``."""
+    grid = _key_value_grid()
+    grid.add_row("Request id", Text(issuance.request_id))
+    grid.add_row("Kiosk", Text(issuance.device_id or "-"))
+    grid.add_row("Command id", Text(issuance.command_id or "-"))
+    grid.add_row("Operation", Text(operation_word(issuance.operation)))
+    grid.add_row("Business ref", Text(issuance.business_ref or "-"))
+    grid.add_row("State", issuance_state_text(issuance))
+    word = issuance_state_word(issuance.state)
+    if issuance.state == kiosk_pb2.ISSUANCE_STATE_DONE:
+        evidence = issuance.evidence
+        grid.add_row("Serial", Text(evidence.operation_serial or "-"))
+        grid.add_row("Kiosk time", _time_text(evidence.kiosk_time, evidence.HasField("kiosk_time"), now))
+    elif issuance.state == kiosk_pb2.ISSUANCE_STATE_NOT_DONE:
+        grid.add_row("Reason", Text(issuance.reason or "-", style="yellow"))
+        grid.add_row("Action", Text(action_word(issuance.action)))
+        grid.add_row("", Text("nothing was issued; a new request needs a new request id", style="dim"))
+    elif word in STATE_NOTES:
+        grid.add_row("", Text(STATE_NOTES[word], style=STATE_STYLES[word]))
+    grid.add_row("Created", _time_text(issuance.created, issuance.HasField("created"), now))
+    grid.add_row("Finished", _time_text(issuance.finished, issuance.HasField("finished"), now))
+    grid.add_row("Attempts", Text(str(issuance.attempts)))
+    return grid
+
+
+def issuances_table(issuances: list[kiosk_pb2.Issuance], now: datetime) -> Table:
+    """The table of ``hallctl ledger pending`` and ``ledger list``, in the gateway's order."""
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True, header_style="bold")
+    for column in ("REQUEST", "KIOSK", "OPERATION", "STATE", "CREATED"):
+        table.add_column(column, no_wrap=column != "REQUEST", overflow="fold")
+    table.add_column("ATTEMPTS", justify="right", no_wrap=True)
+    table.add_column("BUSINESS REF", overflow="fold")
+    table.add_column("OUTCOME")
+    counts: dict[str, int] = {}
+    for issuance in issuances:
+        word = issuance_state_word(issuance.state)
+        counts[word] = counts.get(word, 0) + 1
+        table.add_row(
+            Text(issuance.request_id, style="bold"),
+            issuance.device_id or "-",
+            operation_word(issuance.operation),
+            issuance_state_text(issuance),
+            since_text(issuance.created, issuance.HasField("created"), now),
+            str(issuance.attempts),
+            issuance.business_ref or "-",
+            outcome_text(issuance),
+        )
+    noun = "issuance" if len(issuances) == 1 else "issuances"
+    order = ("in_doubt", "in_progress", "not_done", "done")
+    states = ", ".join(
+        f"{counts[word]} {word}" for word in [*order, *sorted(set(counts) - set(order))] if word in counts
+    )
+    table.caption = f"{len(issuances)} {noun}" + (f": {states}" if states else "")
+    return table

@@ -5,13 +5,15 @@ payloads itself), so they are converted field by field. A card, and a travel
 document's MRZ, is turned into an ordered list of ``CardField`` once, masked
 here and only here, and both the table and the JSON are built from that list:
 the two outputs cannot disagree about what is hidden. Fingerprint captures
-carry no personal data but the image, which is never shown.
+carry no personal data but the image, which is never shown. Kiosks and the
+issuances of their journal carry none either: a business reference is the
+business system's opaque key, never personal data.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +21,7 @@ from typing import Any
 from google.protobuf import duration_pb2, text_format, timestamp_pb2
 from google.protobuf.message import Message
 
-from hallgw_api.v1 import device_pb2, device_service_pb2, document_pb2, fingerprint_pb2, idcard_pb2
+from hallgw_api.v1 import device_pb2, device_service_pb2, document_pb2, fingerprint_pb2, idcard_pb2, kiosk_pb2
 
 from . import masking
 from .names import (
@@ -30,10 +32,12 @@ from .names import (
     direction_word,
     finger_word,
     hash_check_word,
+    issuance_state_word,
     kind_word,
     mrz_format_word,
     mrz_source_word,
     oper_word,
+    operation_word,
     photo_format_word,
     signature_word,
 )
@@ -86,6 +90,7 @@ def device_view(device: device_pb2.Device) -> JsonObject:
         "oper_state_since": _optional_time(device, "oper_state_since"),
         "last_error": device_error_view(device.last_error) if device.HasField("last_error") else None,
         "identity": dict(sorted(device.identity.items())),
+        "consumables": dict(sorted(device.consumables.items())),
         "counters": {
             "commands_ok": counters.commands_ok,
             "commands_failed": counters.commands_failed,
@@ -472,4 +477,111 @@ def capture_view(response: fingerprint_pb2.CaptureResponse, *, request_id: str) 
         "attempt": response.attempt,
         "quality": quality_view(response.quality),
         "image": fingerprint_image_view(response.image) if response.HasField("image") else None,
+    }
+
+
+# --- kiosks ----------------------------------------------------------------------
+
+# What a kiosk says about itself when identified (Device.identity).
+KIOSK_IDENTITY = ("kiosk_kind", "model", "firmware", "mode", "door")
+# Below these a kiosk needs a refill soon: paper or ribbon under 15 %, fewer
+# than 10 blank cards. A collection kiosk with every slot occupied cannot take
+# another finished document.
+LOW_PERCENT = 15
+LOW_CARD_STOCK = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Consumable:
+    """One consumable as shown: its word (``paper``), its text (``80%``) and whether it is low."""
+
+    key: str
+    word: str
+    text: str
+    low: bool
+
+
+def consumables_list(consumables: Mapping[str, int]) -> list[Consumable]:
+    """The kiosk's consumables in a fixed order (paper, ribbon, cards, slots), then any other key as it is.
+
+    ``slots_total`` and ``slots_occupied`` make one entry, ``slots 3/12``;
+    slots are low when every one is occupied.
+    """
+    shown: list[Consumable] = []
+    if "paper_pct" in consumables:
+        paper = consumables["paper_pct"]
+        shown.append(Consumable("paper_pct", "paper", f"{paper}%", paper < LOW_PERCENT))
+    if "ribbon_pct" in consumables:
+        ribbon = consumables["ribbon_pct"]
+        shown.append(Consumable("ribbon_pct", "ribbon", f"{ribbon}%", ribbon < LOW_PERCENT))
+    if "card_stock" in consumables:
+        cards = consumables["card_stock"]
+        shown.append(Consumable("card_stock", "cards", str(cards), cards < LOW_CARD_STOCK))
+    if "slots_total" in consumables or "slots_occupied" in consumables:
+        total = consumables.get("slots_total", 0)
+        occupied = consumables.get("slots_occupied", 0)
+        shown.append(Consumable("slots", "slots", f"{occupied}/{total}", total > 0 and occupied >= total))
+    known = {"paper_pct", "ribbon_pct", "card_stock", "slots_total", "slots_occupied"}
+    shown.extend(
+        Consumable(key, key, str(value), low=False) for key, value in sorted(consumables.items()) if key not in known
+    )
+    return shown
+
+
+def low_consumables(consumables: Mapping[str, int]) -> list[str]:
+    """The words of the consumables that are low: ``paper``, ``ribbon``, ``cards``, ``slots``."""
+    return [item.word for item in consumables_list(consumables) if item.low]
+
+
+def kiosk_view(device: device_pb2.Device) -> JsonObject:
+    """A kiosk as ``kiosks --json`` lists it: its states, what it said about itself, its consumables."""
+    return {
+        "device_id": device.device_id,
+        "name": device.name,
+        "station_id": device.station_id,
+        "admin_state": admin_word(device.admin_state),
+        "oper_state": oper_word(device.oper_state),
+        "oper_state_since": _optional_time(device, "oper_state_since"),
+        **{key: device.identity.get(key) or None for key in KIOSK_IDENTITY},
+        "consumables": dict(sorted(device.consumables.items())),
+        "low": low_consumables(device.consumables),
+        "last_error": device_error_view(device.last_error) if device.HasField("last_error") else None,
+    }
+
+
+def consumables_view(response: kiosk_pb2.GetConsumablesResponse) -> JsonObject:
+    """The ``--json`` object of ``kiosks consumables``."""
+    return {
+        "device_id": response.device_id,
+        "consumables": dict(sorted(response.consumables.items())),
+        "low": low_consumables(response.consumables),
+        "reported": _optional_time(response, "reported"),
+    }
+
+
+# --- the exactly-once journal ------------------------------------------------------
+
+
+def issuance_view(issuance: kiosk_pb2.Issuance) -> JsonObject:
+    """A journalled issuance as JSON; evidence only when done, reason and action only when not done."""
+    done = issuance.state == kiosk_pb2.ISSUANCE_STATE_DONE
+    not_done = issuance.state == kiosk_pb2.ISSUANCE_STATE_NOT_DONE
+    evidence = issuance.evidence
+    return {
+        "request_id": issuance.request_id,
+        "device_id": issuance.device_id,
+        "command_id": issuance.command_id,
+        "operation": operation_word(issuance.operation),
+        "business_ref": issuance.business_ref,
+        "state": issuance_state_word(issuance.state),
+        "evidence": (
+            {"operation_serial": evidence.operation_serial, "kiosk_time": _optional_time(evidence, "kiosk_time")}
+            if done and issuance.HasField("evidence")
+            else None
+        ),
+        "reason": (issuance.reason or None) if not_done else None,
+        "action": action_word(issuance.action) if not_done and issuance.action else None,
+        "created": _optional_time(issuance, "created"),
+        "finished": _optional_time(issuance, "finished"),
+        "attempts": issuance.attempts,
     }
