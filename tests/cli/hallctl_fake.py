@@ -1,11 +1,11 @@
 """A small in-memory hall served over real gRPC, for testing hallctl.
 
 ``FakeHall`` holds devices, a card on each reader, a travel document on each
-chip reader, a capture on each fingerprint scanner, frames to trace and errors
-to inject; ``FakeDeviceService``, ``FakeIdCardService``, ``FakeDocumentService``
-and ``FakeFingerprintService`` implement the generated servicer interfaces on
-top of it, and fail with real ``google.rpc`` rich errors
-(ErrorInfo in the status details), as the daemon does.
+chip reader, a capture on each fingerprint scanner, a kiosk journal, frames to
+trace and errors to inject; ``FakeDeviceService``, ``FakeIdCardService``,
+``FakeDocumentService``, ``FakeFingerprintService`` and ``FakeKioskService``
+implement the generated servicer interfaces on top of it, and fail with real
+``google.rpc`` rich errors (ErrorInfo in the status details), as the daemon does.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ from hallgw_api.v1 import (
     fingerprint_pb2_grpc,
     idcard_pb2,
     idcard_pb2_grpc,
+    kiosk_pb2,
+    kiosk_pb2_grpc,
 )
 
 WAIT_LIMIT_S = 5.0  # no fake operation may block longer than this
@@ -102,6 +104,12 @@ class FakeHall:
     capture_errors: dict[str, GatewayError] = field(default_factory=dict)
     capture_calls: list[tuple[fingerprint_pb2.CaptureRequest, float | None]] = field(default_factory=list)
     admin_calls: list[device_service_pb2.SetAdminStateRequest] = field(default_factory=list)
+    list_calls: list[device_service_pb2.ListDevicesRequest] = field(default_factory=list)
+    # Kiosks: when each reported its consumables, the journal by request id, errors by method.
+    consumables_reported: dict[str, datetime] = field(default_factory=dict)
+    issuances: dict[str, kiosk_pb2.Issuance] = field(default_factory=dict)
+    kiosk_errors: dict[str, GatewayError] = field(default_factory=dict)
+    kiosk_calls: list[Any] = field(default_factory=list)
     read_started: threading.Event = field(default_factory=threading.Event)
     read_cancelled: threading.Event = field(default_factory=threading.Event)
     subscribers: list[Subscriber] = field(default_factory=list)
@@ -177,6 +185,7 @@ class FakeDeviceService(device_service_pb2_grpc.DeviceServiceServicer):  # type:
         return device
 
     def ListDevices(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self.hall.list_calls.append(request)
         found = [
             d
             for _, d in sorted(self.hall.devices.items())
@@ -389,6 +398,63 @@ class FakeFingerprintService(fingerprint_pb2_grpc.FingerprintServiceServicer):  
         return response
 
 
+_UNRESOLVED = (kiosk_pb2.ISSUANCE_STATE_IN_PROGRESS, kiosk_pb2.ISSUANCE_STATE_IN_DOUBT)
+
+
+class FakeKioskService(kiosk_pb2_grpc.KioskServiceServicer):  # type: ignore[misc]
+    """GetConsumables and the journal's reads, as the daemon answers them; errors injected by method name."""
+
+    def __init__(self, hall: FakeHall) -> None:
+        self.hall = hall
+
+    def _called(self, method: str, request: Any, context: grpc.ServicerContext) -> None:
+        self.hall.kiosk_calls.append(request)
+        if method in self.hall.kiosk_errors:
+            abort(context, self.hall.kiosk_errors[method])
+
+    def GetConsumables(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self._called("GetConsumables", request, context)
+        device = self.hall.resolve(request.device)
+        if device is None or device.kind != device_pb2.DEVICE_KIND_KIOSK:
+            abort(context, GatewayError(grpc.StatusCode.NOT_FOUND, "UNKNOWN_DEVICE", "no such kiosk"))
+        assert device is not None
+        response = kiosk_pb2.GetConsumablesResponse(device_id=device.device_id, consumables=device.consumables)
+        if device.device_id in self.hall.consumables_reported:
+            response.reported.CopyFrom(ts(self.hall.consumables_reported[device.device_id]))
+        return response
+
+    def GetIssuance(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self._called("GetIssuance", request, context)
+        found = self.hall.issuances.get(request.request_id)
+        if found is None:
+            abort(
+                context,
+                GatewayError(
+                    grpc.StatusCode.NOT_FOUND, "UNKNOWN_REQUEST", "no issuance is journalled under this request id"
+                ),
+            )
+        return kiosk_pb2.GetIssuanceResponse(issuance=found)
+
+    def ListIssuances(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self._called("ListIssuances", request, context)
+        limit = request.limit or 100
+        if limit > 1000:
+            abort(context, GatewayError(grpc.StatusCode.INVALID_ARGUMENT, "INVALID_REQUEST", "limit too large"))
+        if request.device_id and request.device_id not in self.hall.devices:
+            abort(context, GatewayError(grpc.StatusCode.NOT_FOUND, "UNKNOWN_DEVICE", "no such device"))
+        mine = [i for i in self.hall.issuances.values() if not request.device_id or i.device_id == request.device_id]
+
+        def created(issuance: kiosk_pb2.Issuance) -> int:
+            return int(issuance.created.ToNanoseconds())
+
+        unresolved = sorted((i for i in mine if i.state in _UNRESOLVED), key=created)
+        out = unresolved[:limit]
+        if request.include_final and len(out) < limit:
+            final = sorted((i for i in mine if i.state not in _UNRESOLVED), key=created, reverse=True)
+            out += final[: limit - len(out)]
+        return kiosk_pb2.ListIssuancesResponse(issuances=out)
+
+
 class FakeGateway:
     """A real gRPC server on 127.0.0.1 serving a FakeHall."""
 
@@ -399,6 +465,7 @@ class FakeGateway:
         idcard_pb2_grpc.add_IdCardServiceServicer_to_server(FakeIdCardService(hall), self.server)
         document_pb2_grpc.add_DocumentServiceServicer_to_server(FakeDocumentService(hall), self.server)
         fingerprint_pb2_grpc.add_FingerprintServiceServicer_to_server(FakeFingerprintService(hall), self.server)
+        kiosk_pb2_grpc.add_KioskServiceServicer_to_server(FakeKioskService(hall), self.server)
         self.port = self.server.add_insecure_port("127.0.0.1:0")
         self.target = f"127.0.0.1:{self.port}"
 
@@ -690,4 +757,125 @@ def add_documents_and_fingerprints(hall: FakeHall, now: datetime | None = None) 
     )
     hall.documents["dr-03"] = passport()
     hall.captures["fps-05"] = good_capture()
+    return hall
+
+
+# --- kiosks and their journal ----------------------------------------------------
+
+# The business system's opaque references: never personal data.
+BUSINESS_REF = "APP-2026-000417"
+
+
+def kiosk(
+    device_id: str,
+    station: str,
+    kind: str,
+    consumables: dict[str, int],
+    now: datetime,
+    **extra: Any,
+) -> device_pb2.Device:
+    """A kiosk as the gateway lists it, identified and reporting its consumables."""
+    identity = {
+        "kiosk_kind": kind,
+        "model": extra.pop("model", "SZ-KIOSK-3"),
+        "firmware": "4.2.1",
+        "mode": extra.pop("mode", "in_service"),
+        "door": extra.pop("door", "closed"),
+    }
+    return device_pb2.Device(
+        device_id=device_id,
+        kind=device_pb2.DEVICE_KIND_KIOSK,
+        station_id=station,
+        name=f"{kind} kiosk {device_id}",
+        admin_state=extra.pop("admin_state", device_pb2.ADMIN_STATE_ENABLED),
+        oper_state=extra.pop("oper_state", device_pb2.OPER_STATE_ONLINE),
+        oper_state_since=ts(now - timedelta(minutes=3)),
+        admin_state_since=ts(now - timedelta(hours=2)),
+        link=f"mqtt://broker/hallgw/kiosk/{device_id}",
+        identity=identity,
+        consumables=consumables,
+        **extra,
+    )
+
+
+def issuance(
+    request_id: str,
+    device_id: str,
+    state: kiosk_pb2.IssuanceState,
+    created: datetime,
+    **extra: Any,
+) -> kiosk_pb2.Issuance:
+    """A journalled issuance; ``finished`` is set for the final states."""
+    found = kiosk_pb2.Issuance(
+        request_id=request_id,
+        device_id=device_id,
+        command_id=f"cmd-{request_id}",
+        operation=extra.pop("operation", kiosk_pb2.ISSUANCE_OPERATION_ISSUE_ENDORSEMENT),
+        business_ref=extra.pop("business_ref", BUSINESS_REF),
+        state=state,
+        created=ts(created),
+        attempts=extra.pop("attempts", 1),
+        **extra,
+    )
+    if state not in _UNRESOLVED:
+        found.finished.CopyFrom(ts(created + timedelta(seconds=40)))
+    return found
+
+
+def add_kiosks(hall: FakeHall, now: datetime | None = None) -> FakeHall:
+    """Four kiosks (one offline, two with low consumables) and a journal with one issuance in each state."""
+    now = now or datetime.now(UTC)
+    kiosks = [
+        kiosk("kio-01", "area-self", "endorsement", {"paper_pct": 80, "ribbon_pct": 60, "card_stock": 120}, now),
+        kiosk("kio-02", "area-self", "endorsement", {"paper_pct": 8, "ribbon_pct": 12, "card_stock": 4}, now),
+        kiosk("kio-03", "area-collect", "collection", {"slots_total": 12, "slots_occupied": 12}, now, door="open"),
+        kiosk(
+            "kio-04",
+            "area-24h",
+            "record_query",
+            {"paper_pct": 55},
+            now,
+            oper_state=device_pb2.OPER_STATE_OFFLINE,
+            mode="out_of_service",
+        ),
+    ]
+    for device in kiosks:
+        hall.add(device)
+    hall.consumables_reported["kio-01"] = now - timedelta(seconds=12)
+    hall.consumables_reported["kio-02"] = now - timedelta(seconds=12)
+    journal = [
+        issuance(
+            "visit-9/done",
+            "kio-01",
+            kiosk_pb2.ISSUANCE_STATE_DONE,
+            now - timedelta(minutes=30),
+            evidence=kiosk_pb2.KioskEvidence(
+                operation_serial="EZ-20260517-0042", kiosk_time=ts(now - timedelta(minutes=29))
+            ),
+        ),
+        issuance(
+            "visit-9/paper",
+            "kio-02",
+            kiosk_pb2.ISSUANCE_STATE_NOT_DONE,
+            now - timedelta(minutes=20),
+            reason="paper_out",
+            action=device_pb2.ACTION_REQUIRED_STAFF,
+        ),
+        issuance(
+            "visit-9/doubt",
+            "kio-03",
+            kiosk_pb2.ISSUANCE_STATE_IN_DOUBT,
+            now - timedelta(minutes=10),
+            operation=kiosk_pb2.ISSUANCE_OPERATION_RELEASE_CERTIFICATE,
+            attempts=3,
+        ),
+        issuance(
+            "visit-9/flight",
+            "kio-01",
+            kiosk_pb2.ISSUANCE_STATE_IN_PROGRESS,
+            now - timedelta(seconds=5),
+        ),
+    ]
+    for entry in journal:
+        hall.issuances[entry.request_id] = entry
     return hall

@@ -734,7 +734,8 @@ def ledger_pending(ctx: typer.Context, *, kiosk: KioskOpt = None, json_flag: Jso
     if not found:
         typer.echo("no issuance in flight or in doubt" + (f" on {kiosk}" if kiosk else ""))
         return
-    render.make_console().print(render.issuances_table(found, _now()))
+    console = render.make_console()
+    console.print(render.issuances_view(found, _now(), console))
     if len(found) >= MAX_ISSUANCES:
         _note(f"showing the oldest {MAX_ISSUANCES}; there may be more", style="yellow")
 
@@ -766,7 +767,8 @@ def ledger_list(
     elif not found:
         typer.echo("no issuance journalled" + (f" on {kiosk}" if kiosk else ""))
     else:
-        render.make_console().print(render.issuances_table(found, _now()))
+        console = render.make_console()
+        console.print(render.issuances_view(found, _now(), console))
 
 
 # --- streams ---------------------------------------------------------------

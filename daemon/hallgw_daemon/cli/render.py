@@ -534,28 +534,50 @@ def kiosks_summary(kiosks: list[device_pb2.Device]) -> str:
     return f"{len(kiosks)} {noun}: {states}; low consumables: {lows or 'none'}"
 
 
-def kiosks_table(kiosks: list[device_pb2.Device], *, with_model: bool = True) -> Table:
-    """The table of ``hallctl kiosks``: states, what each kiosk said about itself, its consumables."""
+def attention_text(device: device_pb2.Device) -> Text:
+    """What is not as usual about a kiosk, for narrow tables: ``maintenance, out_of_service, door open``."""
+    parts = []
+    if device.admin_state != device_pb2.ADMIN_STATE_ENABLED:
+        parts.append(admin_word(device.admin_state))
+    mode = device.identity.get("mode", "")
+    if mode and mode != "in_service":
+        parts.append(mode)
+    if device.identity.get("door") == "open":
+        parts.append("door open")
+    return Text(", ".join(parts), style="yellow") if parts else Text("-", style="dim")
+
+
+def kiosks_table(kiosks: list[device_pb2.Device], *, narrow: bool = False) -> Table:
+    """The table of ``hallctl kiosks``: states, what each kiosk said about itself, its consumables.
+
+    ``narrow`` keeps the kiosk, its station, its operating state and its
+    consumables, and folds the admin state, mode and door into one NOTE column
+    that only says what is not as usual.
+    """
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True, header_style="bold")
-    columns = ["KIOSK", "STATION", "KIND"] + (["MODEL"] if with_model else []) + ["ADMIN", "OPER", "MODE", "DOOR"]
+    if narrow:
+        columns = ["KIOSK", "STATION", "OPER"]
+    else:
+        columns = ["KIOSK", "STATION", "KIND", "MODEL", "ADMIN", "OPER", "MODE", "DOOR"]
     for column in columns:
         table.add_column(column, no_wrap=True)
-    table.add_column("CONSUMABLES")
+    table.add_column("CONSUMABLES", min_width=12)
+    if narrow:
+        table.add_column("NOTE", min_width=8)
     for device in kiosks:
-        cells: list[str | Text] = [
-            Text(device.device_id, style="bold"),
-            device.station_id or "-",
-            _identity_text(device, "kiosk_kind"),
-        ]
-        if with_model:
-            cells.append(_identity_text(device, "model"))
-        cells += [
-            admin_text(device.admin_state),
-            oper_text(device.oper_state),
-            _identity_text(device, "mode", MODE_STYLES),
-            _identity_text(device, "door", DOOR_STYLES),
-            consumables_text(device.consumables),
-        ]
+        cells: list[str | Text] = [Text(device.device_id, style="bold"), device.station_id or "-"]
+        if narrow:
+            cells += [oper_text(device.oper_state), consumables_text(device.consumables), attention_text(device)]
+        else:
+            cells += [
+                _identity_text(device, "kiosk_kind"),
+                _identity_text(device, "model"),
+                admin_text(device.admin_state),
+                oper_text(device.oper_state),
+                _identity_text(device, "mode", MODE_STYLES),
+                _identity_text(device, "door", DOOR_STYLES),
+                consumables_text(device.consumables),
+            ]
         table.add_row(*cells)
     table.caption = kiosks_summary(kiosks)
     return table
@@ -564,20 +586,20 @@ def kiosks_table(kiosks: list[device_pb2.Device], *, with_model: bool = True) ->
 def kiosks_view(kiosks: list[device_pb2.Device], console: Console) -> RenderableType:
     """The kiosks table, then one line per kiosk whose consumables are low.
 
-    On a terminal too narrow for it the model column goes (``show`` has it) and
-    the consumables wrap: kiosk ids and states are never cut.
+    On a terminal too narrow for the whole table (an 80-column console) the
+    narrow one is shown: kiosk ids and states are never cut.
     """
     table = kiosks_table(kiosks)
     natural = console.measure(table, options=console.options.update_width(10_000)).maximum
     if natural > console.width:
-        table = kiosks_table(kiosks, with_model=False)
+        table = kiosks_table(kiosks, narrow=True)
     lows = []
     for device in kiosks:
-        words = low_consumables(device.consumables)
-        if words:
+        low = [f"{item.word} {item.text}" for item in consumables_list(device.consumables) if item.low]
+        if low:
             where = f" [{device.station_id}]" if device.station_id else ""
             line = Text(f"{device.device_id}{where}: ", style="bold")
-            line.append(f"low {', '.join(words)}", style=LOW_STYLE)
+            line.append(f"low {', '.join(low)}", style=LOW_STYLE)
             lows.append(line)
     return Group(table, *lows)
 
@@ -612,8 +634,8 @@ STATE_STYLES = {"done": "green", "not_done": "yellow", "in_progress": "cyan", "i
 STATE_NOTES = {
     "in_progress": "the kiosk is working on it; a retry with the same request id joins it",
     "in_doubt": (
-        "the command may have reached the kiosk and the gateway cannot reach the kiosk yet to find out; "
-        "it resolves it as soon as it can: retry later with the same request id, never with a new one"
+        "the kiosk may have issued it; the gateway finds out as soon as it reaches the kiosk: "
+        "retry later with the same request id, never a new one"
     ),
 }
 
@@ -666,28 +688,38 @@ def issuance_detail(issuance: kiosk_pb2.Issuance, now: datetime) -> Table:
     return grid
 
 
-def issuances_table(issuances: list[kiosk_pb2.Issuance], now: datetime) -> Table:
-    """The table of ``hallctl ledger pending`` and ``ledger list``, in the gateway's order."""
+def issuances_table(issuances: list[kiosk_pb2.Issuance], now: datetime, *, narrow: bool = False) -> Table:
+    """The table of ``hallctl ledger pending`` and ``ledger list``, in the gateway's order.
+
+    ``narrow`` leaves out the operation and the business reference (``ledger show`` has them).
+    """
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True, header_style="bold")
-    for column in ("REQUEST", "KIOSK", "OPERATION", "STATE", "CREATED"):
-        table.add_column(column, no_wrap=column != "REQUEST", overflow="fold")
+    table.add_column("REQUEST", min_width=14, overflow="fold")
+    table.add_column("KIOSK", no_wrap=True)
+    if not narrow:
+        table.add_column("OPERATION", no_wrap=True)
+    table.add_column("STATE", no_wrap=True)
+    table.add_column("CREATED", no_wrap=True)
     table.add_column("ATTEMPTS", justify="right", no_wrap=True)
-    table.add_column("BUSINESS REF", overflow="fold")
-    table.add_column("OUTCOME")
+    if not narrow:
+        table.add_column("BUSINESS REF", min_width=12, overflow="fold")
+    table.add_column("OUTCOME", min_width=12)
     counts: dict[str, int] = {}
     for issuance in issuances:
         word = issuance_state_word(issuance.state)
         counts[word] = counts.get(word, 0) + 1
-        table.add_row(
-            Text(issuance.request_id, style="bold"),
-            issuance.device_id or "-",
-            operation_word(issuance.operation),
+        cells: list[str | Text] = [Text(issuance.request_id, style="bold"), issuance.device_id or "-"]
+        if not narrow:
+            cells.append(operation_word(issuance.operation))
+        cells += [
             issuance_state_text(issuance),
             since_text(issuance.created, issuance.HasField("created"), now),
             str(issuance.attempts),
-            issuance.business_ref or "-",
-            outcome_text(issuance),
-        )
+        ]
+        if not narrow:
+            cells.append(issuance.business_ref or "-")
+        cells.append(outcome_text(issuance))
+        table.add_row(*cells)
     noun = "issuance" if len(issuances) == 1 else "issuances"
     order = ("in_doubt", "in_progress", "not_done", "done")
     states = ", ".join(
@@ -695,3 +727,10 @@ def issuances_table(issuances: list[kiosk_pb2.Issuance], now: datetime) -> Table
     )
     table.caption = f"{len(issuances)} {noun}" + (f": {states}" if states else "")
     return table
+
+
+def issuances_view(issuances: list[kiosk_pb2.Issuance], now: datetime, console: Console) -> RenderableType:
+    """The issuances table; the narrow one on a terminal too narrow for it."""
+    table = issuances_table(issuances, now)
+    natural = console.measure(table, options=console.options.update_width(10_000)).maximum
+    return table if natural <= console.width else issuances_table(issuances, now, narrow=True)
