@@ -4,7 +4,8 @@
 packaged demo hall without one), writes the daemon config that points at them
 and a ready file, prints one ``hallsim: ready`` line, and runs until SIGINT or
 SIGTERM; then it closes every pty, removes the symlinks and the ready file and
-exits 0.
+exits 0. A scenario with kiosks needs an MQTT broker (hallsim starts none):
+``--broker mqtt://HOST:PORT`` or ``[hall] broker`` in the scenario.
 
 ``hallsim ctl ...`` sends one control request and prints the JSON answer;
 exit status 0 when the hall answered ``ok``, 1 otherwise.
@@ -22,6 +23,7 @@ import asyncio
 import contextlib
 import json
 import os
+import resource
 import signal
 import sys
 from collections.abc import Sequence
@@ -33,6 +35,8 @@ from hallgw_simulators.control import ControlClient
 from hallgw_simulators.daemon_config import LOG_LEVELS, write_atomically
 from hallgw_simulators.hall import VirtualHall
 from hallgw_simulators.hostside import ProbeError, open_link, probe
+from hallgw_simulators.kiosk_device import broker_address
+from hallgw_simulators.kiosk_fleet import FleetError
 from hallgw_simulators.links import BAUD_RATES
 from hallgw_simulators.scenario import ScenarioError, load_demo_scenario, load_scenario
 
@@ -46,6 +50,14 @@ def _address(text: str) -> tuple[str, int]:
     if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
         raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
     return host, int(port)
+
+
+def _broker(text: str) -> str:
+    try:
+        broker_address(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return text
 
 
 def _baud(text: str) -> int:
@@ -70,6 +82,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--baud", type=_baud, help="line rate of every serial device, overriding the scenario (0 = unpaced)"
     )
+    run.add_argument(
+        "--broker", type=_broker, help="the kiosks' MQTT broker, mqtt://HOST:PORT (overrides [hall] broker)"
+    )
 
     ctl = commands.add_parser("ctl", help="send one request to a running hall")
     where = ctl.add_mutually_exclusive_group(required=True)
@@ -84,6 +99,10 @@ def _parser() -> argparse.ArgumentParser:
     remove = ops.add_parser("remove", help="take the card off a reader")
     remove.add_argument("device")
     ops.add_parser("documents", help="the passport deck's document ids and layouts")
+    kiosks = ops.add_parser("kiosks", help="the kiosks with their state and counts, and fleet totals")
+    kiosks.add_argument("--station", help="only the kiosks of this station")
+    kiosks.add_argument("--kind", help="only kiosks of this kind (endorsement, collection, record_query)")
+    kiosks.add_argument("--device", help="only this kiosk")
     place = ops.add_parser(
         "place", help="present a document at a station: its MRZ through the MRZ reader, its chip on the reader"
     )
@@ -132,13 +151,25 @@ def _run(args: argparse.Namespace) -> int:
         print(f"hallsim: {err}", file=sys.stderr)
         return EXIT_USAGE
     host, port = args.control if args.control else ("127.0.0.1", None)
-    hall = VirtualHall(
-        scenario, state_dir=args.state_dir, control_host=host, control_port=port, seed=args.seed, baud=args.baud
-    )
+    try:
+        hall = VirtualHall(
+            scenario,
+            state_dir=args.state_dir,
+            control_host=host,
+            control_port=port,
+            seed=args.seed,
+            baud=args.baud,
+            broker=args.broker,
+        )
+    except ScenarioError as err:
+        print(f"hallsim: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    if len(hall.kiosks):
+        _raise_open_files_limit(len(hall.kiosks))
     ready_file: Path | None = args.ready_file.resolve() if args.ready_file else None
     try:
         return asyncio.run(_serve(hall, args, ready_file))
-    except OSError as err:
+    except (OSError, FleetError) as err:
         print(f"hallsim: {err}", file=sys.stderr)
         return EXIT_FAILED
     finally:
@@ -146,6 +177,15 @@ def _run(args: argparse.Namespace) -> int:
         if ready_file is not None:
             with contextlib.suppress(FileNotFoundError):
                 ready_file.unlink()
+
+
+def _raise_open_files_limit(kiosks: int) -> None:
+    """One socket per kiosk: lift the soft limit on open files towards the hard one when it is too low."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = kiosks + 256
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        new = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
 
 
 async def _serve(hall: VirtualHall, args: argparse.Namespace, ready_file: Path | None) -> int:
@@ -187,6 +227,8 @@ def _ctl(args: argparse.Namespace) -> int:
     if args.op == "fault":
         request["fault"] = args.fault
         request["args"] = list(args.args)
+    if args.op == "kiosks":
+        request.update({k: v for k in ("station", "kind", "device") if (v := getattr(args, k)) is not None})
     try:
         answer = asyncio.run(_call(host, port, request))
     except (OSError, ValueError) as err:

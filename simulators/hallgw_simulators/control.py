@@ -3,8 +3,9 @@
 Each request is one JSON object on one line; each answer is one JSON object on
 one line, ``{"ok": true, ...}`` or ``{"ok": false, "error": "..."}``. A
 connection may carry any number of requests, answered in order. Ops: ``list``,
-``cards``, ``insert``, ``remove``, ``fault``, ``documents``, ``place`` (see
-``docs/simulators.md``). A fingerprint scanner's finger is moved with the
+``cards``, ``insert``, ``remove``, ``fault``, ``documents``, ``place``,
+``kiosks`` (see ``docs/simulators.md``). Kiosk faults go through ``fault`` too.
+A fingerprint scanner's finger is moved with the
 ``fault`` op (``place``, ``touch``, ``lift``), for which the client has
 :meth:`ControlClient.finger` and :meth:`ControlClient.touch`.
 
@@ -171,6 +172,10 @@ class ControlClient:
     async def place(self, station: str, document: str, *options: str) -> dict[str, Any]:
         """Present a passport-deck document at a station (MRZ reader scan and chip on the reader)."""
         return await self.request("place", station=station, document=document, options=list(options))
+
+    async def kiosks(self, **filters: str) -> dict[str, Any]:
+        """The kiosks (``station=``, ``kind=``, ``device=`` narrow the list) with their counts, and fleet totals."""
+        return await self.request("kiosks", **filters)
 
     async def finger(self, device: str, finger_id: str, contact: str = "good", coverage: float = 1.0) -> dict[str, Any]:
         """Put a finger on a fingerprint scanner (the ``place`` fault)."""

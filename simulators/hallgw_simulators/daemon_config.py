@@ -2,7 +2,9 @@
 
 The daemon validates its config strictly (unknown keys fail), so this module
 writes exactly the documented schema: ``[gateway]``, ``[api]``, ``[logging]``,
-``[supervision]``, ``[documents]``, ``[[stations]]`` and ``[[devices]]``. The simulators never
+``[supervision]``, ``[documents]``, ``[kiosks]`` (the broker the kiosks use),
+``[[stations]]`` and ``[[devices]]`` (a kiosk is a device of kind ``kiosk`` whose
+link ``kiosk://<kiosk id>`` names it in the MQTT topic tree). The simulators never
 import the daemon, so the schema is restated here and pinned by a test.
 """
 
@@ -35,6 +37,11 @@ _KIND_NAMES: Final = {
     "mrz_reader": "MRZ reader",
     "document_reader": "document chip reader",
     "fingerprint_scanner": "fingerprint scanner",
+}
+_KIOSK_NAMES: Final = {
+    "endorsement": "endorsement kiosk",
+    "collection": "collection kiosk",
+    "record_query": "record query kiosk",
 }
 
 
@@ -71,11 +78,15 @@ def render_daemon_config(
     log_level: str = "info",
     log_format: str = "auto",
     csca: Path | None = None,
+    kiosk_broker: str | None = None,
 ) -> str:
     """The daemon's TOML config; ``links`` maps each device id to its link URL.
 
     ``csca``: a country signing certificate file for passive authentication (``[documents]``).
+    ``kiosk_broker``: ``mqtt://HOST:PORT`` of the kiosks' broker (``[kiosks]``), needed when there are kiosks.
     """
+    if scenario.kiosks and kiosk_broker is None:
+        raise ValueError("a hall with kiosks needs the kiosks' broker")
     if log_level not in LOG_LEVELS:
         raise ValueError(f"log level must be one of {LOG_LEVELS}")
     if log_format not in LOG_FORMATS:
@@ -94,11 +105,17 @@ def render_daemon_config(
     lines += _table("[supervision]", list(SUPERVISION.items()))
     if csca is not None:
         lines += ["[documents]", f"csca_certificates = [{toml_string(str(csca.resolve()))}]", ""]
+    if scenario.kiosks and kiosk_broker is not None:
+        lines += _table("[kiosks]", [("broker", kiosk_broker)])
     for station in scenario.stations:
         lines += _table("[[stations]]", [("id", station.id), ("kind", station.kind), ("name", station.name)])
     for device in scenario.devices:
         station = scenario.station(device.station)
-        name = device.name or f"{_KIND_NAMES.get(device.kind, device.kind)}, {station.name}"
+        if device.kind == "kiosk":
+            default = f"{_KIOSK_NAMES.get(device.kiosk_kind or '', 'kiosk')} {device.id}, {station.name}"
+        else:
+            default = f"{_KIND_NAMES.get(device.kind, device.kind)}, {station.name}"
+        name = device.name or default
         lines += _table(
             "[[devices]]",
             [

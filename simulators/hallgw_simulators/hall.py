@@ -9,6 +9,15 @@ USB devices (transport ``usbip``: the fingerprint scanners) hang on one
 :class:`~hallgw_simulators.usbip_server.UsbIpServer` per hall, on 127.0.0.1
 and a free port, started before the devices and closed after them; the ready
 file lists it under ``"usbip"``.
+
+Kiosks (kind ``kiosk``, transport ``mqtt``) are
+:class:`~hallgw_simulators.kiosk_device.KioskDevice` objects, each with its
+own MQTT connection to the hall's broker (``[hall] broker`` in the scenario,
+or the ``broker`` argument: hallsim never starts one). They are started by a
+:class:`~hallgw_simulators.kiosk_fleet.KioskFleet` after the other devices,
+keep their command windows under ``state_dir/kiosks``, take faults through the
+``fault`` op like every device, and are listed by the ``kiosks`` op and under
+``"kiosks"`` in the ready file.
 """
 
 from __future__ import annotations
@@ -28,12 +37,14 @@ from hallgw_simulators.fingerprint_device import DEFAULT_BAUD as FINGERPRINT_DEF
 from hallgw_simulators.fingerprint_device import FingerprintModuleDevice
 from hallgw_simulators.fingerprint_usb import FingerprintUsbDevice
 from hallgw_simulators.idcard_device import IdCardReaderDevice
+from hallgw_simulators.kiosk_device import KioskDevice, KioskTiming, broker_address
+from hallgw_simulators.kiosk_fleet import KioskFleet
 from hallgw_simulators.links import Endpoint, PtyEndpoint, TcpEndpoint
 from hallgw_simulators.mrz_reader_device import DEFAULT_BAUD as MRZ_DEFAULT_BAUD
 from hallgw_simulators.mrz_reader_device import MrzReaderDevice
 from hallgw_simulators.passport_deck import PassportDeck, build_passport_deck
 from hallgw_simulators.passport_pki import write_csca_pem
-from hallgw_simulators.scenario import DeviceSpec, Scenario
+from hallgw_simulators.scenario import DeviceSpec, Scenario, ScenarioError
 from hallgw_simulators.usbip_server import UsbIpServer
 
 SimDevice = IdCardReaderDevice | MrzReaderDevice | DocumentReaderDevice | FingerprintModuleDevice | FingerprintUsbDevice
@@ -46,6 +57,7 @@ _FIELDS: dict[str, frozenset[str]] = {
     "fault": frozenset({"op", "device", "fault", "args"}),
     "documents": frozenset({"op"}),
     "place": frozenset({"op", "station", "document", "options"}),
+    "kiosks": frozenset({"op", "station", "kind", "device"}),
 }
 """Ops and the fields each request may carry: an unknown field is an error, not ignored."""
 
@@ -62,8 +74,13 @@ class VirtualHall:
         control_port: int | None = None,
         seed: int | None = None,
         baud: int | None = None,
+        broker: str | None = None,
     ) -> None:
-        """``seed`` overrides the scenario's; ``baud`` overrides every device's line rate."""
+        """``seed`` overrides the scenario's; ``baud`` overrides every device's line rate.
+
+        ``broker`` (``mqtt://HOST:PORT``) overrides the scenario's ``[hall] broker``; a
+        scenario with kiosks needs one or the other (:class:`ScenarioError`).
+        """
         self.scenario = scenario
         self.state_dir = state_dir.resolve()
         self.seed = scenario.hall.seed if seed is None else seed
@@ -73,7 +90,12 @@ class VirtualHall:
             UsbIpServer(host="127.0.0.1", port=0) if any(d.transport == "usbip" for d in scenario.devices) else None
         )
         """The hall's USB/IP server, when a device is on USB."""
-        self.devices: dict[str, SimDevice] = {spec.id: self._device(spec, baud) for spec in scenario.devices}
+        self.devices: dict[str, SimDevice] = {
+            spec.id: self._device(spec, baud) for spec in scenario.devices if spec.kind != "kiosk"
+        }
+        self.broker = broker if broker is not None else scenario.hall.broker
+        """The kiosks' broker, ``mqtt://HOST:PORT``."""
+        self.kiosks = KioskFleet([self._kiosk(spec) for spec in scenario.kiosks])
         port = scenario.hall.control_port if control_port is None else control_port
         self.control = ControlServer(self.handle, host=control_host, port=port)
         self._started: list[SimDevice] = []
@@ -84,6 +106,37 @@ class VirtualHall:
         if not any(isinstance(d, DocumentReaderDevice) for d in self.devices.values()):
             return None
         return self.state_dir / "csca" / "uto-csca.pem"
+
+    def _kiosk(self, spec: DeviceSpec) -> KioskDevice:
+        if self.broker is None:
+            raise ScenarioError(
+                "scenario",
+                "hall.broker",
+                f"the hall has {len(self.scenario.kiosks)} kiosks and no MQTT broker: set [hall] broker = "
+                '"mqtt://HOST:PORT" or run hallsim run --broker mqtt://HOST:PORT',
+            )
+        try:
+            host, port = broker_address(self.broker)
+        except ValueError as err:
+            raise ScenarioError("scenario", "hall.broker", str(err)) from None
+        timing = self.scenario.kiosk_timing
+        return KioskDevice(
+            kiosk_id=spec.id,
+            kiosk_kind=spec.kiosk_kind or "",
+            hall=self.scenario.hall.name,
+            broker_host=host,
+            broker_port=port,
+            state_dir=self.state_dir / "kiosks",
+            seed=self.seed,
+            station=spec.station,
+            name=spec.name,
+            timing=KioskTiming(
+                heartbeat_interval=timing.heartbeat_interval,
+                step_delay=timing.step_delay,
+                pickup_timeout=timing.pickup_timeout,
+            ),
+            **({"slots": spec.slots} if spec.slots is not None else {}),
+        )
 
     def _device(self, spec: DeviceSpec, baud_override: int | None) -> SimDevice:
         if spec.kind == "document_reader":
@@ -157,6 +210,7 @@ class VirtualHall:
             for device in self.devices.values():
                 await device.start()
                 self._started.append(device)
+            await self.kiosks.start()
             await self.control.start()
         except BaseException:
             await self.stop()
@@ -165,6 +219,7 @@ class VirtualHall:
     async def stop(self) -> None:
         """Stop the control server and every device (removing pty symlinks)."""
         await self.control.stop()
+        await self.kiosks.stop()
         while self._started:
             device = self._started.pop()
             with contextlib.suppress(OSError):
@@ -189,6 +244,7 @@ class VirtualHall:
     def daemon_config(self, *, api_listen: str = "127.0.0.1:50051", log_level: str = "info") -> str:
         """The daemon config pointing at this hall's devices."""
         links = {device_id: device.link_url for device_id, device in self.devices.items()}
+        links.update({kiosk.kiosk_id: kiosk.link_url for kiosk in self.kiosks})
         return render_daemon_config(
             self.scenario,
             links=links,
@@ -196,6 +252,7 @@ class VirtualHall:
             api_listen=api_listen,
             log_level=log_level,
             csca=self.csca_path,
+            kiosk_broker=self.broker if len(self.kiosks) else None,
         )
 
     def ready_info(self) -> dict[str, Any]:
@@ -209,6 +266,18 @@ class VirtualHall:
         if self.usbip is not None:
             info["usbip"] = {"host": self.usbip.host, "port": self.usbip.port}
         info["devices"] = [_where(device) for device in self.devices.values()]
+        if len(self.kiosks):
+            info["broker"] = self.broker
+            info["kiosks"] = [
+                {
+                    "id": k.kiosk_id,
+                    "kind": k.kiosk_kind.value,
+                    "station": k.station,
+                    "link": k.link_url,
+                    "topic_base": k.topics.base,
+                }
+                for k in self.kiosks
+            ]
         return info
 
     # -- control protocol --------------------------------------------------------
@@ -274,17 +343,36 @@ class VirtualHall:
         await device.apply_fault(*self._fault_request(request))
         return {"ok": True, "device": device.describe()}
 
+    async def _op_kiosks(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The kiosks (optionally of one station, kind or id) with their state and counts, and fleet totals."""
+        station, kind, device = request.get("station"), request.get("kind"), request.get("device")
+        for key, value in (("station", station), ("kind", kind), ("device", device)):
+            if value is not None and not isinstance(value, str):
+                raise FaultError(f"'{key}' is a string")
+        chosen = [
+            k
+            for k in self.kiosks
+            if (station is None or k.station == station)
+            and (kind is None or k.kiosk_kind.value == kind)
+            and (device is None or k.kiosk_id == device)
+        ]
+        return {"ok": True, "broker": self.broker, **self.kiosks.summary(), "kiosks": [k.describe() for k in chosen]}
+
     def _list(self) -> list[dict[str, Any]]:
         return [device.describe() for device in self.devices.values()]
 
-    def _target(self, request: dict[str, Any]) -> SimDevice:
+    def _target(self, request: dict[str, Any]) -> SimDevice | KioskDevice:
         device_id = request.get("device")
         if not isinstance(device_id, str):
             raise FaultError("the request needs a device id in 'device'")
+        if device_id in self.kiosks:
+            return self.kiosks[device_id]
         try:
             return self.devices[device_id]
         except KeyError:
-            raise FaultError(f"unknown device {device_id!r}; known: {', '.join(self.devices)}") from None
+            known = ", ".join(self.devices)
+            more = f" and {len(self.kiosks)} kiosks (see the kiosks op)" if len(self.kiosks) else ""
+            raise FaultError(f"unknown device {device_id!r}; known: {known}{more}") from None
 
     @staticmethod
     def _fault_request(request: dict[str, Any]) -> tuple[str, Sequence[FaultArg]]:
@@ -305,6 +393,7 @@ _OP_HANDLERS: Final[dict[str, Callable[[VirtualHall, dict[str, Any]], Coroutine[
     "fault": VirtualHall._op_fault,
     "documents": VirtualHall._op_documents,
     "place": VirtualHall._op_place,
+    "kiosks": VirtualHall._op_kiosks,
 }
 
 

@@ -20,20 +20,25 @@ from hallgw_simulators.links import BAUD_RATES
 from hallgw_simulators.passport_deck import build_passport_deck
 
 STATION_KINDS: Final = ("window", "desk", "booth", "area24")
-DEVICE_KINDS: Final = ("idcard_reader", "mrz_reader", "document_reader", "fingerprint_scanner")
-TRANSPORTS: Final = ("pty", "tcp", "vpcd", "usbip")
+DEVICE_KINDS: Final = ("idcard_reader", "mrz_reader", "document_reader", "fingerprint_scanner", "kiosk")
+TRANSPORTS: Final = ("pty", "tcp", "vpcd", "usbip", "mqtt")
 SERIAL_TRANSPORTS: Final = ("pty", "tcp")
 KIND_TRANSPORTS: Final = {
     "idcard_reader": SERIAL_TRANSPORTS,
     "mrz_reader": SERIAL_TRANSPORTS,
     "document_reader": ("vpcd",),
     "fingerprint_scanner": (*SERIAL_TRANSPORTS, "usbip"),
+    "kiosk": ("mqtt",),
 }
 """The transports each kind of device comes on."""
+KIOSK_KINDS: Final = ("endorsement", "collection", "record_query")
+"""A kiosk's own kind (``kiosk_kind``), as in the kiosk protocol."""
+MAX_KIOSKS: Final = 5000
 VPCD_SLOTS: Final = 2
 """vpcd's slots per pcscd (readers Virtual PCD 00 00 and 00 01)."""
 _IDENT: Final = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 """The daemon's id syntax: a scenario must not produce a config the daemon refuses."""
+_BROKER: Final = re.compile(r"mqtt://[A-Za-z0-9.\-]+:[0-9]{1,5}")
 _T = TypeVar("_T")
 
 
@@ -56,6 +61,8 @@ class HallSpec:
     baud: int = 115200
     gateway: str = "gw-01"
     control_port: int = 0
+    broker: str | None = None
+    """``mqtt://HOST:PORT`` of the broker the kiosks use (``hallsim run --broker`` overrides it)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -86,6 +93,19 @@ class DeviceSpec:
     """vpcd slot of a document reader (0 or 1)."""
     document: str | None = None
     """Passport deck document lying on a document reader at start."""
+    kiosk_kind: str | None = None
+    """A kiosk's kind: endorsement, collection or record_query (kind ``kiosk`` only)."""
+    slots: int | None = None
+    """A collection kiosk's slot count (None: the simulator's default)."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class KioskTimingSpec:
+    """The optional ``[kiosks]`` table: how fast the simulated kiosks work."""
+
+    heartbeat_interval: int = 5
+    step_delay: float = 0.01
+    pickup_timeout: float = 0.05
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -95,6 +115,12 @@ class Scenario:
     hall: HallSpec
     stations: tuple[StationSpec, ...]
     devices: tuple[DeviceSpec, ...]
+    kiosk_timing: KioskTimingSpec = KioskTimingSpec()
+
+    @property
+    def kiosks(self) -> tuple[DeviceSpec, ...]:
+        """The kiosks (kind ``kiosk``), from ``[[devices]]`` and ``[[kiosk_groups]]``."""
+        return tuple(d for d in self.devices if d.kind == "kiosk")
 
     def station(self, station_id: str) -> StationSpec:
         """The station with this id."""
@@ -147,6 +173,16 @@ class _Table:
             raise self.error(key, f"expected {minimum}..{maximum}, got {value}")
         return value
 
+    def number(self, key: str, *, minimum: float, maximum: float) -> float | None:
+        value = self._get(key, False)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.error(key, f"expected a number, got {_type(value)}")
+        if not minimum <= value <= maximum:
+            raise self.error(key, f"expected {minimum}..{maximum}, got {value}")
+        return float(value)
+
     def baud(self, key: str) -> int | None:
         value = self.integer(key, minimum=0, maximum=max(BAUD_RATES))
         if value is not None and value and value not in BAUD_RATES:
@@ -189,6 +225,7 @@ def parse_scenario(data: dict[str, Any], *, source: str = "<scenario>") -> Scena
         baud=_pick(hall_table.baud("baud"), defaults.baud),
         gateway=_pick(hall_table.string("gateway", ident=True), defaults.gateway),
         control_port=_pick(hall_table.integer("control_port", minimum=0, maximum=65535), defaults.control_port),
+        broker=_broker(hall_table),
     )
     hall_table.done()
 
@@ -205,9 +242,38 @@ def parse_scenario(data: dict[str, Any], *, source: str = "<scenario>") -> Scena
     parser = _DeviceParser(source, stations)
     for index, raw in enumerate(top.array("devices")):
         parser.parse(index, raw)
+    for index, raw in enumerate(top.array("kiosk_groups")):
+        parser.group(index, raw)
+    if len(parser.devices) - sum(d.kind != "kiosk" for d in parser.devices) > MAX_KIOSKS:
+        raise ScenarioError(source, "kiosk_groups", f"at most {MAX_KIOSKS} kiosks in a hall")
+    timing = _kiosk_timing(source, top)
     devices = parser.devices
     top.done()
-    return Scenario(hall=hall, stations=tuple(stations), devices=tuple(devices))
+    return Scenario(hall=hall, stations=tuple(stations), devices=tuple(devices), kiosk_timing=timing)
+
+
+def _broker(table: _Table) -> str | None:
+    url = table.string("broker")
+    if url is not None and not _BROKER.fullmatch(url):
+        raise table.error("broker", f"expected mqtt://HOST:PORT, got {url!r}")
+    return url
+
+
+def _kiosk_timing(source: str, top: _Table) -> KioskTimingSpec:
+    raw = top._get("kiosks", False)
+    if raw is None:
+        return KioskTimingSpec()
+    table = _Table(source, "kiosks", raw)
+    defaults = KioskTimingSpec()
+    timing = KioskTimingSpec(
+        heartbeat_interval=_pick(
+            table.integer("heartbeat_interval", minimum=1, maximum=3600), defaults.heartbeat_interval
+        ),
+        step_delay=_pick(table.number("step_delay", minimum=0, maximum=600), defaults.step_delay),
+        pickup_timeout=_pick(table.number("pickup_timeout", minimum=0, maximum=3600), defaults.pickup_timeout),
+    )
+    table.done()
+    return timing
 
 
 class _DeviceParser:
@@ -231,7 +297,7 @@ class _DeviceParser:
         station = _must(table.string("station", required=True, ident=True))
         if not any(s.id == station for s in self.stations):
             raise table.error("station", f"no station with id {station!r}")
-        if any(d.station == station and d.kind == kind for d in self.devices):
+        if kind != "kiosk" and any(d.station == station and d.kind == kind for d in self.devices):
             # A station's devices fill roles: the daemon refuses two of one kind.
             raise table.error("station", f"station {station!r} already has a {kind} device")
         transport = _must(table.string("transport", required=True, choices=TRANSPORTS))
@@ -253,9 +319,52 @@ class _DeviceParser:
                 port=self._port(table, transport),
                 slot=self._slot(table, transport),
                 document=self._document(table, kind),
+                kiosk_kind=self._kiosk_kind(table, kind),
+                slots=self._kiosk_slots(table, kind),
             )
         )
         table.done()
+
+    def group(self, index: int, raw: object) -> None:
+        """One ``[[kiosk_groups]]`` entry: ``count`` kiosks of one kind at one station, ids ``<prefix>-001`` ..."""
+        table = _Table(self.source, f"kiosk_groups[{index}]", raw)
+        station = _must(table.string("station", required=True, ident=True))
+        if not any(s.id == station for s in self.stations):
+            raise table.error("station", f"no station with id {station!r}")
+        kiosk_kind = _must(table.string("kind", required=True, choices=KIOSK_KINDS))
+        count = table.integer("count", minimum=1, maximum=MAX_KIOSKS)
+        if count is None:
+            raise table.error("count", "is required")
+        prefix = _must(table.string("prefix", required=True, ident=True))
+        first = _pick(table.integer("first", minimum=0, maximum=10**6), 1)
+        slots = table.integer("slots", minimum=1, maximum=10_000)
+        if slots is not None and kiosk_kind != "collection":
+            raise table.error("slots", "only a collection kiosk has slots")
+        width = max(3, len(str(first + count - 1)))
+        for number in range(first, first + count):
+            device_id = f"{prefix}-{number:0{width}d}"
+            if not _IDENT.fullmatch(device_id):
+                raise table.error("prefix", f"makes the id {device_id!r}, longer than 63 characters")
+            if any(d.id == device_id for d in self.devices):
+                raise table.error("prefix", f"makes the id {device_id!r}, which another device has")
+            self.devices.append(
+                DeviceSpec(
+                    id=device_id, kind="kiosk", station=station, transport="mqtt", kiosk_kind=kiosk_kind, slots=slots
+                )
+            )
+        table.done()
+
+    def _kiosk_kind(self, table: _Table, kind: str) -> str | None:
+        kiosk_kind = table.string("kiosk_kind", required=kind == "kiosk", choices=KIOSK_KINDS)
+        if kiosk_kind is not None and kind != "kiosk":
+            raise table.error("kiosk_kind", "only a kiosk has a kiosk_kind")
+        return kiosk_kind
+
+    def _kiosk_slots(self, table: _Table, kind: str) -> int | None:
+        slots = table.integer("slots", minimum=1, maximum=10_000)
+        if slots is not None and (kind != "kiosk" or table.data.get("kiosk_kind") != "collection"):
+            raise table.error("slots", "only a collection kiosk has slots")
+        return slots
 
     def _card(self, table: _Table, kind: str) -> str | None:
         card = table.string("card")
