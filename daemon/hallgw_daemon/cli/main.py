@@ -67,7 +67,10 @@ fingerprint_app = typer.Typer(
 app.add_typer(fingerprint_app)
 kiosks_app = typer.Typer(
     name="kiosks",
-    help="Self-service kiosks: their states and consumables (paper, ribbon, card stock, slots).",
+    help=(
+        "List the self-service kiosks: states, kind, model, mode, door and consumables (paper, ribbon, "
+        "card stock, slots), low ones highlighted. `kiosks consumables KIOSK` shows one kiosk's."
+    ),
     invoke_without_command=True,
     rich_markup_mode="markdown",
     add_completion=False,
