@@ -34,6 +34,7 @@ from hallgw_api.v1 import (
     fingerprint_pb2_grpc,
     idcard_pb2,
     idcard_pb2_grpc,
+    kiosk_pb2_grpc,
 )
 from hallgw_simulators.control import ControlClient
 from hallgw_simulators.deck import build_deck
@@ -47,6 +48,8 @@ DOCUMENT_HALL = SCENARIOS / "documents.toml"
 """MRZ and chip readers: needs pcscd (the ``pcscd`` fixture)."""
 FINGERPRINT_HALL = SCENARIOS / "fingerprints.toml"
 """A fingerprint scanner on a pty (fp-01) and one on USB/IP (fp-02)."""
+KIOSK_HALL = SCENARIOS / "kiosks.toml"
+"""A few kiosks of each kind: needs a broker (``broker=`` of :class:`Hall`)."""
 START_TIMEOUT = 20.0
 CHANNEL_OPTIONS = [("grpc.enable_http_proxy", 0)]
 """Everything is on 127.0.0.1: never route test calls through a configured proxy."""
@@ -103,12 +106,15 @@ class Hall:
         baud: int | None = None,
         daemon_env: dict[str, str] | None = None,
         extra_config: str = "",
+        broker: str | None = None,
     ) -> None:
         self.root = root
         self.extra_config = extra_config
         self.daemon_env = {**os.environ, **(daemon_env or {})}
         self.scenario = scenario
         """None: the packaged demo hall."""
+        self.broker = broker
+        """mqtt://HOST:PORT of the broker the hall's kiosks and the daemon's kiosk hub use."""
         self.baud = baud
         self.port = free_port()
         self.target = f"127.0.0.1:{self.port}"
@@ -134,6 +140,8 @@ class Hall:
             args.append(str(self.scenario))
         if self.baud is not None:
             args += ["--baud", str(self.baud)]
+        if self.broker is not None:
+            args += ["--broker", self.broker]
         with self.sim_log.open("ab") as log:
             # Popen only forks; the process is watched with poll() and reaped in a thread.
             self.sim = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)  # noqa: ASYNC220
@@ -222,6 +230,11 @@ class Hall:
     def fingerprints(self) -> fingerprint_pb2_grpc.FingerprintServiceStub:
         assert self.channel is not None
         return fingerprint_pb2_grpc.FingerprintServiceStub(self.channel)
+
+    @property
+    def kiosks(self) -> kiosk_pb2_grpc.KioskServiceStub:
+        assert self.channel is not None
+        return kiosk_pb2_grpc.KioskServiceStub(self.channel)
 
     @property
     def ctl(self) -> ControlClient:

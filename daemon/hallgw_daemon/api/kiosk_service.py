@@ -201,7 +201,11 @@ class KioskService(kiosk_pb2_grpc.KioskServiceServicer):  # type: ignore[misc]  
         driver = dev.driver
         if not isinstance(driver, KioskDriver):
             raise InternalError(f"device {dev.id} has no kiosk driver")
-        return kiosk_pb2.GetConsumablesResponse(device_id=dev.id, consumables=dict(driver.consumables()))
+        msg = kiosk_pb2.GetConsumablesResponse(device_id=dev.id, consumables=dict(driver.consumables()))
+        when = driver.state_time()
+        if when is not None:
+            msg.reported.CopyFrom(convert.timestamp(when))
+        return msg
 
     async def GetIssuance(self, request: kiosk_pb2.GetIssuanceRequest, context: Ctx) -> kiosk_pb2.GetIssuanceResponse:
         check_request_id(request.request_id)

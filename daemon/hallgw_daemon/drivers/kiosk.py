@@ -28,6 +28,7 @@ the kiosk never saw, a fenced "not received": the command can never run, so
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping
@@ -62,6 +63,7 @@ ACK_TIMEOUT: Final = 10.0
 """Longest wait for a kiosk's acknowledgement (accepted, rejected or duplicate)."""
 QUERY_TIMEOUT: Final = 5.0
 ACTIONS: Final = {a.value: Action(a.value) for a in KioskAction}
+RECENT_CALLS: Final = 10_000
 ProgressFn = Callable[[str, str], None]
 
 
@@ -103,6 +105,9 @@ class KioskDriver(Driver):
         self._link: KioskLink | None = None
         self._calls: dict[str, _Call] = {}
         self._queries: dict[str, asyncio.Future[OutcomeAnswer]] = {}
+        self._request_of: collections.OrderedDict[str, str] = collections.OrderedDict()
+        """Command id -> request id of recent calls, so a late or repeated completion finds its entry."""
+        self._tasks: set[asyncio.Task[None]] = set()
 
     @property
     def link(self) -> KioskLink:
@@ -148,15 +153,23 @@ class KioskDriver(Driver):
     async def detach(self) -> None:
         link, self._link = self._link, None
         for call in list(self._calls.values()):
-            if not call.ack.done():
-                call.ack.set_exception(LinkClosedError("the kiosk went away"))
-                call.ack.exception()
+            # Whatever the kiosk answers while it is away is lost: every call not final is in
+            # doubt now, and identifying the kiosk again asks it for the outcome.
+            for future in (call.ack, call.final):
+                if not future.done():
+                    future.set_exception(LinkClosedError("the kiosk went away"))
+                    future.exception()
+        self._calls.clear()
         for query in self._queries.values():
             if not query.done():
                 query.set_exception(LinkClosedError("the kiosk went away"))
                 query.exception()
         if link is not None:
             await link.close()
+
+    def state_time(self) -> dt.datetime | None:
+        """When the kiosk last reported its state (and consumables)."""
+        return self._link.state_time if self._link is not None else None
 
     def consumables(self) -> Mapping[str, int]:
         state = self._link.state if self._link is not None else None
@@ -184,7 +197,9 @@ class KioskDriver(Driver):
         call = self._calls.get(command_id)
         if isinstance(reply, Completion):
             # The completion is what the ledger must get, whoever still waits for it.
-            asyncio.get_running_loop().create_task(self._complete(command_id, reply.outcome))
+            task = asyncio.get_running_loop().create_task(self._complete(command_id, reply.outcome))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
             if call is not None and not call.ack.done():
                 call.ack.set_result(reply)
             return
@@ -209,9 +224,9 @@ class KioskDriver(Driver):
             call.final.set_result(entry)
 
     async def _finish_by_command(self, command_id: str, outcome: Done | NotDone) -> Entry:
-        call = self._calls.get(command_id)
-        if call is not None:
-            return await self.journal.finish(call.request_id, outcome)
+        request_id = self._request_of.get(command_id)
+        if request_id is not None:
+            return await self.journal.finish(request_id, outcome)  # the same outcome again is a no-op
         for entry in await self.journal.unresolved(self.ctx.device_id):
             if entry.command_id == command_id:
                 return await self.journal.finish(entry.request_id, outcome)
@@ -255,6 +270,9 @@ class KioskDriver(Driver):
             final=loop.create_future(),
         )
         self._calls[entry.command_id] = call
+        self._request_of[entry.command_id] = entry.request_id
+        while len(self._request_of) > RECENT_CALLS:
+            self._request_of.popitem(last=False)
         call.final.add_done_callback(lambda _f: self._calls.pop(entry.command_id, None))
         return call
 

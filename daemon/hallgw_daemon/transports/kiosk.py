@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import socket
 import time
 from collections.abc import Callable
@@ -74,6 +75,8 @@ class KioskLink:
         self.liveness = Liveness(misses=hub.heartbeat_misses)
         self.state: State | None = None
         self.state_at: float | None = None
+        self.state_time: dt.datetime | None = None
+        """When the last state arrived (wall clock, UTC), for display."""
         self.on_reply: ReplyHandler | None = None
         self._changed = asyncio.Event()
 
@@ -227,6 +230,7 @@ class KioskHub:
             elif topic.channel is Channel.STATE:
                 if payload:
                     link.state, link.state_at = parse_state(bytes(payload)), now
+                    link.state_time = dt.datetime.now(dt.UTC)
             elif topic.channel is Channel.HEARTBEAT:
                 link.liveness.on_heartbeat(parse_heartbeat(bytes(payload)), now)
         except KioskProtocolError as err:
