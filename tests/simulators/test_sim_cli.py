@@ -6,11 +6,14 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import sys
 import tomllib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from support.broker import Broker, mosquitto_broker
 
 from hallgw_simulators.deck import build_deck
 from hallgw_simulators.hostside import SamHost
@@ -39,11 +42,18 @@ def _exists(path: str | Path) -> bool:
     return os.path.lexists(path)
 
 
-async def test_run_ctl_probe_and_sigterm(tmp_path: Path) -> None:
+@pytest.fixture
+async def broker(tmp_path: Path) -> AsyncIterator[Broker]:
+    async with mosquitto_broker(tmp_path / "broker") as running:
+        yield running
+
+
+async def test_run_ctl_probe_and_sigterm(tmp_path: Path, broker: Broker) -> None:
     state, config, ready = tmp_path / "state", tmp_path / "hallgw.toml", tmp_path / "ready.json"
     proc = await asyncio.create_subprocess_exec(
         HALLSIM, "run", "--state-dir", str(state), "--config-out", str(config), "--ready-file", str(ready),
         "--api-listen", "127.0.0.1:50123", "--control", "127.0.0.1:0", "--baud", "0", "--seed", "5",
+        "--broker", broker.url,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     try:
@@ -84,7 +94,32 @@ async def test_run_ctl_probe_and_sigterm(tmp_path: Path) -> None:
         assert written["api"]["listen"] == "127.0.0.1:50123"
         csca = Path(written["documents"]["csca_certificates"][0])
         assert (await asyncio.to_thread(csca.read_bytes)).startswith(b"-----BEGIN CERTIFICATE-----")
-        assert {d["id"]: d["link"] for d in written["devices"]} == {k: d["link"] for k, d in devices.items()}
+        assert {d["id"]: d["link"] for d in written["devices"] if d["kind"] != "kiosk"} == {
+            k: d["link"] for k, d in devices.items()
+        }
+        # The demo's 350 kiosks: in the config with their broker, in the ready file, online.
+        assert written["kiosks"] == {"broker": broker.url}
+        kiosks = {k["id"]: k for k in info["kiosks"]}
+        assert len(kiosks) == 350 and info["broker"] == broker.url
+        assert {d["id"]: d["link"] for d in written["devices"] if d["kind"] == "kiosk"} == {
+            k: f"kiosk://{k}" for k in kiosks
+        }
+        assert kiosks["kiosk-a3-c-007"] == {
+            "id": "kiosk-a3-c-007",
+            "kind": "collection",
+            "station": "area24-03",
+            "link": "kiosk://kiosk-a3-c-007",
+            "topic_base": "hallgw/kiosk/v1/demo-hall/kiosk-a3-c-007",
+        }
+        code, out, _ = await _hallsim(
+            "ctl", "--ready-file", str(ready), "kiosks", "--station", "area24-03", "--kind", "collection"
+        )
+        answer = json.loads(out)
+        assert code == 0 and len(answer["kiosks"]) == 20 and all(k["connected"] for k in answer["kiosks"])
+        assert (answer["total"], answer["connected"]) == (350, 350)
+        assert answer["by_kind"] == {"collection": 100, "endorsement": 150, "record_query": 100}
+        code, out, _ = await _hallsim("ctl", "--ready-file", str(ready), "fault", "kiosk-a1-q-001", "paper_out")
+        assert code == 0 and json.loads(out)["device"]["consumables"]["paper_pct"] == 0
 
         code, out, _ = await _hallsim("ctl", "--ready-file", str(ready), "list")
         assert code == 0
@@ -188,3 +223,25 @@ async def test_errors_exit_with_a_message(tmp_path: Path, args: list[str], code:
     got, _, err = await _hallsim(*argv)
     assert got == code
     assert message in err
+
+
+async def test_run_refuses_kiosks_without_a_broker(tmp_path: Path) -> None:
+    code, _, err = await _hallsim("run", "--state-dir", str(tmp_path), "--config-out", str(tmp_path / "c.toml"))
+    assert code == 2
+    assert "350 kiosks and no MQTT broker" in err and "--broker mqtt://HOST:PORT" in err
+    code, _, err = await _hallsim(
+        "run", "--state-dir", str(tmp_path), "--config-out", str(tmp_path / "c.toml"), "--broker", "tcp://x:1"
+    )
+    assert code == 2 and "expected mqtt://HOST:PORT" in err
+
+
+async def test_run_fails_clearly_when_the_broker_is_away(tmp_path: Path) -> None:
+    scenario = Path(__file__).parents[1] / "support" / "scenarios" / "kiosks.toml"
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    code, _, err = await _hallsim(
+        "run", str(scenario), "--state-dir", str(tmp_path), "--config-out", str(tmp_path / "c.toml"),
+        "--broker", f"mqtt://127.0.0.1:{port}",
+    )  # fmt: skip
+    assert code == 1 and f"cannot reach the MQTT broker at mqtt://127.0.0.1:{port}" in err

