@@ -146,6 +146,7 @@ MAX_SLOTS: Final = 10_000
 NODELAY: Final = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 CONNECT_TIMEOUT_S: Final = 10.0
 PUBLISH_TIMEOUT_S: Final = 5.0
+STOP_TIMEOUT_S: Final = 2.0
 RECORD_FORMAT: Final = "hallsim-kiosk"
 RECORD_VERSION: Final = 1
 MODELS: Final[Mapping[KioskKind, tuple[str, str]]] = {
@@ -285,6 +286,8 @@ class KioskDevice:
         self._record: dict[str, Any] = {}
         # Runtime.
         self._client: aiomqtt.Client | None = None
+        self._live: aiomqtt.Client | None = None
+        """The connection being made or used (even while replies are held back)."""
         self._send_lock = asyncio.Lock()
         self._backlog: list[tuple[str, bytes, bytes | None]] = []
         self._want_online = asyncio.Event()
@@ -381,6 +384,16 @@ class KioskDevice:
         task, self._run_task = self._run_task, None
         if task is not None:
             task.cancel()
+            done, _ = await asyncio.wait({task}, timeout=STOP_TIMEOUT_S)
+            live = self._live
+            if not done and live is not None:
+                # The broker did not confirm the disconnect in time: close the socket ourselves.
+                sock = live._client.socket()
+                if isinstance(sock, socket.socket):
+                    with contextlib.suppress(OSError):
+                        sock.shutdown(socket.SHUT_RDWR)
+                if not live._disconnected.done():
+                    live._disconnected.set_result(None)
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._client = None
@@ -516,6 +529,7 @@ class KioskDevice:
         self._record["session"] = self.session + 1
         self._save_record()
         client = self._mqtt_client()
+        self._live = client
         async with client:
             # The connection's end is read here or by the loop below; never left unretrieved.
             client._disconnected.add_done_callback(_retrieve)
