@@ -50,11 +50,13 @@ async def broker(tmp_path: Path) -> AsyncIterator[Broker]:
 
 async def test_run_ctl_probe_and_sigterm(tmp_path: Path, broker: Broker) -> None:
     state, config, ready = tmp_path / "state", tmp_path / "hallgw.toml", tmp_path / "ready.json"
+    # hallsim's stderr to a file: a pipe nobody reads could fill up and stall the hall.
+    errors = (tmp_path / "hallsim.err").open("wb")
     proc = await asyncio.create_subprocess_exec(
         HALLSIM, "run", "--state-dir", str(state), "--config-out", str(config), "--ready-file", str(ready),
         "--api-listen", "127.0.0.1:50123", "--control", "127.0.0.1:0", "--baud", "0", "--seed", "5",
         "--broker", broker.url,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE, stderr=errors,
     )  # fmt: skip
     try:
         assert proc.stdout is not None
@@ -171,6 +173,7 @@ async def test_run_ctl_probe_and_sigterm(tmp_path: Path, broker: Broker) -> None
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+        errors.close()
     assert not [d for d in devices.values() if d["path"] and _exists(d["path"])]
     assert not _exists(ready)
     assert config.exists()
