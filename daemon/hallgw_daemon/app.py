@@ -79,7 +79,9 @@ class Gateway:
     async def run(self) -> None:
         if self.kiosk_hub is not None:
             # The journal opens before anything can be issued; a broken one stops start-up.
-            KioskDriver.ledger = await Ledger.open(self.ledger_path())
+            path = self.ledger_path()
+            await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
+            KioskDriver.ledger = await Ledger.open(path)
         try:
             await self._serve()
         finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import enum
 from typing import Final
 
 from hallgw_api.v1 import device_pb2, kiosk_pb2, kiosk_pb2_grpc
@@ -67,7 +68,7 @@ def issuance(entry: Entry, *, in_progress: bool = False) -> kiosk_pb2.Issuance:
             msg.evidence.kiosk_time.CopyFrom(convert.timestamp(kiosk_time))
     elif entry.state is State.NOT_DONE:
         msg.state = kiosk_pb2.ISSUANCE_STATE_NOT_DONE
-        msg.reason = getattr(entry.outcome, "reason", "")
+        msg.reason = str(getattr(entry.outcome, "reason", "")).lower()
         action = getattr(entry.outcome, "action", None)
         if action is not None:
             msg.action = convert.ACTION_TO_PB[action]
@@ -114,7 +115,7 @@ class KioskService(kiosk_pb2_grpc.KioskServiceServicer):  # type: ignore[misc]  
         if not business_ref or len(business_ref) > 128 or " " in business_ref or not business_ref.isprintable():
             raise InvalidRequestError("business_ref must be 1 to 128 printable characters without spaces")
         dev = self._kiosk(ref)
-        digest = params_digest(params)
+        digest = params_digest({k: v.value if isinstance(v, enum.Enum) else v for k, v in params.items()})
         try:
             build(command_id="check", business_ref=business_ref, time="2000-01-01T00:00:00.000Z", **params)  # type: ignore[arg-type]
         except ValueError as err:  # the protocol's own field rules, said once here rather than by the kiosk

@@ -76,7 +76,7 @@ def ledger_outcome(outcome: KioskDone | KioskNotDone) -> Done | NotDone:
     if isinstance(outcome, KioskDone):
         when = dt.datetime.fromisoformat(outcome.completed_at.replace("Z", "+00:00"))
         return Done(operation_serial=outcome.serial, kiosk_time=when)
-    return NotDone(reason=outcome.reason.value, action=ACTIONS[outcome.action.value])
+    return NotDone(reason=outcome.reason.value.upper(), action=ACTIONS[outcome.action.value])
 
 
 @dataclasses.dataclass(slots=True, eq=False)
@@ -332,7 +332,7 @@ class KioskDriver(Driver):
             if isinstance(ack, Rejected):
                 # A business rejection spends the id; a protocol one records nothing at the kiosk.
                 # Either way nothing was issued.
-                reason = ack.reason.value
+                reason = ack.reason.value.upper()  # the ledger keeps reasons as stable upper-case codes
                 if ack.reason in PROTOCOL_REASONS:
                     log.warning("kiosk refused a command", device_id=self.ctx.device_id, reason=reason)
                 action = ACTIONS[ack.action.value]
@@ -351,8 +351,14 @@ class KioskDriver(Driver):
                 call.final.set_exception(LinkClosedError(f"in doubt: {type(err).__name__}"))
                 call.final.exception()
             return None
-        except GatewayError as err:  # the ledger refused (conflict, unavailable): logged, the caller sees it
+        except GatewayError as err:  # the ledger refused (conflict, unavailable): the caller sees it
             if not call.final.done():
                 call.final.set_exception(err)
+                call.final.exception()
+            return None
+        except Exception as err:  # a bug: never leave a caller waiting on it
+            log.exception("kiosk issuance failed", device_id=self.ctx.device_id)
+            if not call.final.done():
+                call.final.set_exception(InternalError(f"issuance failed: {type(err).__name__}"))
                 call.final.exception()
             return None
