@@ -66,9 +66,30 @@ else
     echo "demo: pcscd is not installed (make setup): the document readers stay offline" >&2
 fi
 
+# A local broker for the kiosks and for telemetry, as the hall's and the provincial ones would be.
+if command -v mosquitto >/dev/null 2>&1; then
+    cat >"$state/mosquitto.conf" <<CONF
+listener $mqtt_port 127.0.0.1
+allow_anonymous true
+persistence false
+log_dest stderr
+set_tcp_nodelay true
+max_queued_messages 0
+CONF
+    [ "$(id -u)" -eq 0 ] && echo "user root" >>"$state/mosquitto.conf"
+    mosquitto -c "$state/mosquitto.conf" >"$state/mosquitto.log" 2>&1 &
+    mqtt_pid=$!
+    sleep 0.3
+    if ! kill -0 "$mqtt_pid" 2>/dev/null; then
+        echo "demo: mosquitto did not start (port $mqtt_port taken? set DEMO_MQTT_PORT); its log:" >&2
+        tail -n 5 "$state/mosquitto.log" >&2
+        mqtt_pid=
+    fi
+fi
+[ -n "$mqtt_pid" ] || { echo "demo: the kiosks need mosquitto (make setup installs it)" >&2; exit 1; }
 echo "demo: starting the virtual hall (log: $state/hallsim.log)"
 .venv/bin/hallsim run --state-dir "$state" --config-out "$config" --ready-file "$ready" \
-    >"$state/hallsim.log" 2>&1 &
+    --broker "mqtt://127.0.0.1:$mqtt_port" >"$state/hallsim.log" 2>&1 &
 sim_pid=$!
 
 deadline=$((SECONDS + timeout))
@@ -88,28 +109,8 @@ until [ -s "$ready" ]; do
     fi
     sleep 0.1
 done
-# A local broker for telemetry, as the provincial one would be (skipped without mosquitto).
-if command -v mosquitto >/dev/null 2>&1; then
-    cat >"$state/mosquitto.conf" <<CONF
-listener $mqtt_port 127.0.0.1
-allow_anonymous true
-persistence false
-log_dest stderr
-set_tcp_nodelay true
-max_queued_messages 0
-CONF
-    [ "$(id -u)" -eq 0 ] && echo "user root" >>"$state/mosquitto.conf"
-    mosquitto -c "$state/mosquitto.conf" >"$state/mosquitto.log" 2>&1 &
-    mqtt_pid=$!
-    sleep 0.3
-    if ! kill -0 "$mqtt_pid" 2>/dev/null; then
-        echo "demo: mosquitto did not start (port $mqtt_port taken? set DEMO_MQTT_PORT); its log:" >&2
-        tail -n 5 "$state/mosquitto.log" >&2
-        mqtt_pid=
-    fi
-    printf '\n[telemetry]\nbroker = "mqtt://127.0.0.1:%s"\n' "$mqtt_port" >>"$config"
-    echo "demo: telemetry to mqtt://127.0.0.1:$mqtt_port (hallctl telemetry tail --broker mqtt://127.0.0.1:$mqtt_port)"
-fi
+printf '\n[telemetry]\nbroker = "mqtt://127.0.0.1:%s"\n' "$mqtt_port" >>"$config"
+echo "demo: telemetry to mqtt://127.0.0.1:$mqtt_port (hallctl telemetry tail --broker mqtt://127.0.0.1:$mqtt_port)"
 echo "demo: virtual hall ready ($ready); starting hallgwd --config $config (Ctrl-C stops everything)"
 
 # In the background too (its own group), but its output comes here and the script waits

@@ -89,10 +89,13 @@ class ApiServer:
             (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
             self.server,
         )
-        if api.tls is None:
-            self.port = self.server.add_insecure_port(api.listen)
-        else:
-            self.port = self.server.add_secure_port(api.listen, server_credentials(api.tls))
+        try:
+            if api.tls is None:
+                self.port = self.server.add_insecure_port(api.listen)
+            else:
+                self.port = self.server.add_secure_port(api.listen, server_credentials(api.tls))
+        except RuntimeError as err:  # grpcio raises this when it cannot bind
+            raise OSError(f"cannot listen on {api.listen} (address in use, or not on this machine)") from err
         if self.port == 0:
             raise OSError(f"cannot listen on {api.listen}")
 
