@@ -595,9 +595,13 @@ class KioskDevice:
                     topic, payload, qos=qos, properties=_reply_properties(correlation), timeout=PUBLISH_TIMEOUT_S
                 )
             )
+            sent.add_done_callback(lambda t: t.cancelled() or t.exception())  # retrieved even if nobody waits
             await asyncio.sleep(0)
         try:
-            await sent
+            # Shielded: cancelling the caller must end the caller even when the publish itself
+            # swallows the cancellation and completes (which would lose it, and a heartbeat loop
+            # would never stop).
+            await asyncio.shield(sent)
         except (aiomqtt.MqttError, TimeoutError):
             if keep:
                 self._backlog.append((topic, payload, correlation))
