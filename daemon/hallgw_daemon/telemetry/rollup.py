@@ -23,6 +23,7 @@ FUNCTION_OF_KIND: Final = {
     DeviceKind.MRZ_READER: "travel_document_reading",
     DeviceKind.DOCUMENT_READER: "travel_document_reading",
     DeviceKind.FINGERPRINT_SCANNER: "fingerprint_capture",
+    DeviceKind.KIOSK: "self_service_certificates",
 }
 """The business function a device kind serves, as availability names it."""
 UNASSIGNED: Final = "unassigned"
