@@ -301,7 +301,7 @@ async def test_bench_kiosks(tmp_path: Path) -> None:
         f"{pct(via, 0.99) / pct(raw, 0.99):.2f} | |\n"
         f"| ping to pong straight to the kiosk, median ({n}; p99) | "
         f"{p_med * 1e3:.2f} ms ({pct(pings, 0.99) * 1e3:.2f} ms) | | | reported |\n\n"
-        "| daemon at steady state | CPU (of one core) | resident memory | all online after | "
+        "| daemon at steady state | CPU (of one core) | resident memory | all online, after it serves | "
         "hallsim CPU (context) | target |\n|---|---|---|---|---|---|\n" + rows
     )
     print("\n" + text)
