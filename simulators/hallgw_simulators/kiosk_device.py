@@ -147,6 +147,8 @@ NODELAY: Final = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 CONNECT_TIMEOUT_S: Final = 10.0
 PUBLISH_TIMEOUT_S: Final = 5.0
 STOP_TIMEOUT_S: Final = 2.0
+DROP_GRACE_S: Final = 1.0
+"""How long a dropped connection may take to end before its loop is started afresh."""
 RECORD_FORMAT: Final = "hallsim-kiosk"
 RECORD_VERSION: Final = 1
 MODELS: Final[Mapping[KioskKind, tuple[str, str]]] = {
@@ -570,6 +572,25 @@ class KioskDevice:
         if isinstance(sock, socket.socket):
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
+        # An abrupt close can leave the MQTT client unaware of it (its writer callback fails on the
+        # closed socket): if the connection loop has not ended shortly, start it afresh.
+        watchdog = asyncio.get_running_loop().create_task(self._ensure_dropped())
+        self._tasks.add(watchdog)
+        watchdog.add_done_callback(self._tasks.discard)
+
+    async def _ensure_dropped(self) -> None:
+        await asyncio.sleep(DROP_GRACE_S)
+        if not self._online.is_set() or not self._started:
+            return
+        _log.debug("kiosk %s: the dropped connection lingered; restarting its loop", self.kiosk_id)
+        task = self._run_task
+        if task is not None:
+            task.cancel()
+            await asyncio.wait({task}, timeout=STOP_TIMEOUT_S)
+        self._online.clear()
+        self._client = None
+        if self._started:
+            self._run_task = asyncio.create_task(self._run(), name=f"kiosk-{self.kiosk_id}")
 
     async def _send(self, topic: str, message: Message, *, correlation: bytes | None = None, keep: bool = True) -> None:
         """Publish a reply (QoS 1) or, with ``keep=False``, a heartbeat (QoS 0).

@@ -265,7 +265,7 @@ class Hall:
         raise AssertionError("stream ended")  # pragma: no cover
 
     async def wait_all_online(self, timeout: float = 10.0) -> None:
-        for dev in self.ready["devices"]:
+        for dev in [*self.ready["devices"], *self.ready.get("kiosks", [])]:
             await self.wait_oper(dev["id"], device_pb2.OPER_STATE_ONLINE, timeout)
 
     def logs(self) -> str:

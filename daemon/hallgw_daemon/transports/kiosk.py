@@ -111,7 +111,8 @@ class KioskLink:
             if not self.liveness.online(now):
                 return "the kiosk is offline (its last will, or its heartbeats stopped)"
             deadline = self.liveness.deadline()
-            wait = 1.0 if deadline is None else max(0.05, min(1.0, deadline - now + 0.01))
+            # Heartbeats only move the deadline on: wake at it (or on a change), not on every beat.
+            wait = 1.0 if deadline is None else max(0.05, deadline - now + 0.01)
             self._changed.clear()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(wait):
@@ -215,24 +216,8 @@ class KioskHub:
         if topic.hall != self.topics.hall:
             return
         link = self.link(topic.kiosk_id)
-        now = time.monotonic()
         try:
-            if topic.channel is Channel.REPLY:
-                if topic.gateway_id != self.topics.gateway_id:
-                    return
-                reply = parse_reply(bytes(payload))
-                correlation = _correlation_of(message.properties)
-                if link.on_reply is not None:
-                    link.on_reply(reply, correlation)
-            elif topic.channel is Channel.STATUS:
-                if payload:
-                    link.liveness.on_status(parse_status(bytes(payload)), now)
-            elif topic.channel is Channel.STATE:
-                if payload:
-                    link.state, link.state_at = parse_state(bytes(payload)), now
-                    link.state_time = dt.datetime.now(dt.UTC)
-            elif topic.channel is Channel.HEARTBEAT:
-                link.liveness.on_heartbeat(parse_heartbeat(bytes(payload)), now)
+            wake = self._feed(link, topic.channel, topic.gateway_id, bytes(payload), message.properties)
         except KioskProtocolError as err:
             self.rejections.count(err)
             self._on_event(
@@ -240,7 +225,30 @@ class KioskHub:
                 {"kiosk_id": topic.kiosk_id, "channel": topic.channel.value, "fault": err.fault.value},
             )
             return
-        link._notify()
+        if wake:
+            link._notify()
+
+    def _feed(
+        self, link: KioskLink, channel: Channel, gateway_id: str | None, payload: bytes, props: Properties | None
+    ) -> bool:
+        """Hand one message to its link; whether the link's watchers should look again."""
+        now = time.monotonic()
+        if channel is Channel.REPLY:
+            if gateway_id != self.topics.gateway_id:
+                return False
+            reply = parse_reply(payload)
+            if link.on_reply is not None:
+                link.on_reply(reply, _correlation_of(props))
+        elif channel is Channel.STATUS and payload:
+            link.liveness.on_status(parse_status(payload), now)
+        elif channel is Channel.STATE and payload:
+            link.state, link.state_at = parse_state(payload), now
+            link.state_time = dt.datetime.now(dt.UTC)
+        elif channel is Channel.HEARTBEAT:
+            was_alive = link.liveness.online(now)
+            link.liveness.on_heartbeat(parse_heartbeat(payload), now)
+            return not was_alive  # otherwise only a later deadline: watchers wake at the old one
+        return True
 
     async def publish_command(self, kiosk_id: str, command: Command) -> bytes:
         client = self._client
