@@ -131,8 +131,8 @@ class KioskDriver(Driver):
 
     async def identify(self, *, timeout: float) -> Mapping[str, str]:
         await self.probe(timeout=timeout)
+        state = await self.link.wait_state(timeout)  # the retained state follows the status
         await self.resolve_unresolved()
-        state = self.link.state
         if state is None:
             return {}
         return {

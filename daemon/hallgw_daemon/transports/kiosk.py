@@ -102,6 +102,17 @@ class KioskLink:
                     await self._changed.wait()
         return True
 
+    async def wait_state(self, timeout: float) -> State | None:
+        """The kiosk's state, waiting up to ``timeout`` for it (it follows the kiosk's status)."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + timeout
+        while self.state is None and (remaining := until - loop.time()) > 0:
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(remaining):
+                    await self._changed.wait()
+        return self.state
+
     async def wait_gone(self) -> str:
         """Return (with the reason) once the kiosk is no longer alive."""
         while True:
