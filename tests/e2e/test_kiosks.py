@@ -106,6 +106,13 @@ async def test_reused_request_id_with_other_parameters_is_refused(hall: Hall) ->
     assert "params" in meta["differs"]
 
 
+@pytest.mark.parametrize(("rid", "ref"), [("visit,9", "app-1"), ("ok-1", "APP,2025(1)"), ("", "app-1"), ("a b", "x")])
+async def test_ids_the_journal_cannot_keep_are_invalid_requests(hall: Hall, rid: str, ref: str) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await hall.kiosks.IssueEndorsement(endorsement(rid, business_ref=ref), timeout=20)
+    assert error_info(info.value)[:2] == (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_REQUEST")
+
+
 @pytest.mark.parametrize(
     ("fault", "args", "reason"),
     [("paper_out", (), "paper_out"), ("jam", (), "jam"), ("card_removed", (), "card_removed")],

@@ -15,6 +15,7 @@ from hallgw_daemon.core.errors import InternalError, InvalidRequestError
 from hallgw_daemon.core.model import DeviceKind
 from hallgw_daemon.drivers.kiosk import KioskDriver
 from hallgw_daemon.ledger import Entry, Ledger, Operation, State, UnknownRequestError, params_digest
+from hallgw_daemon.ledger.model import check_token
 from hallgw_daemon.supervisor import DeviceRegistry, ManagedDevice
 from hallgw_protocols.kiosk import (
     Destination,
@@ -110,10 +111,11 @@ class KioskService(kiosk_pb2_grpc.KioskServiceServicer):  # type: ignore[misc]  
         context: Ctx,
     ) -> kiosk_pb2.Issuance:
         check_request_id(request_id)
-        if not request_id or " " in request_id:
-            raise InvalidRequestError("request_id must be 1 to 128 printable characters without spaces")
-        if not business_ref or len(business_ref) > 128 or " " in business_ref or not business_ref.isprintable():
-            raise InvalidRequestError("business_ref must be 1 to 128 printable characters without spaces")
+        for name, value in (("request_id", request_id), ("business_ref", business_ref)):
+            try:
+                check_token(value, name)  # what the journal can key and keep
+            except ValueError as err:
+                raise InvalidRequestError(str(err)) from None
         dev = self._kiosk(ref)
         digest = params_digest({k: v.value if isinstance(v, enum.Enum) else v for k, v in params.items()})
         try:
