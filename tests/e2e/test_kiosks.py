@@ -145,6 +145,10 @@ async def test_offline_kiosk_is_not_done_at_once(hall: Hall) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as missing:
         await hall.kiosks.GetIssuance(kiosk_pb2.GetIssuanceRequest(request_id="off-1"), timeout=5)
     assert error_info(missing.value)[1] == "UNKNOWN_REQUEST"  # nothing was journalled: nothing can be in doubt
+    assert (await hall.device(RECORDS)).consumables["paper_pct"] >= 0  # its last report still describes it
+    with pytest.raises(grpc.aio.AioRpcError) as away:
+        await hall.kiosks.GetConsumables(kiosk_pb2.GetConsumablesRequest(device=by_device(RECORDS)), timeout=5)
+    assert error_info(away.value)[1] == "DEVICE_OFFLINE"
     await hall.ctl.fault(RECORDS, "online")
     await hall.wait_oper(RECORDS, device_pb2.OPER_STATE_ONLINE, timeout=10)
     assert (await hall.kiosks.PrintTravelRecord(request, timeout=20)).issuance.state == kiosk_pb2.ISSUANCE_STATE_DONE

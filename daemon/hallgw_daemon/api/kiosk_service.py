@@ -11,8 +11,8 @@ from hallgw_api.v1 import device_pb2, kiosk_pb2, kiosk_pb2_grpc
 from hallgw_daemon.api import convert
 from hallgw_daemon.api.interceptors import Ctx
 from hallgw_daemon.api.services import call_deadline, check_request_id, resolve
-from hallgw_daemon.core.errors import InternalError, InvalidRequestError
-from hallgw_daemon.core.model import DeviceKind
+from hallgw_daemon.core.errors import DeviceOfflineError, InternalError, InvalidRequestError
+from hallgw_daemon.core.model import DeviceKind, OperState
 from hallgw_daemon.drivers.kiosk import KioskDriver
 from hallgw_daemon.ledger import Entry, Ledger, Operation, State, UnknownRequestError, params_digest
 from hallgw_daemon.ledger.model import check_token
@@ -201,6 +201,11 @@ class KioskService(kiosk_pb2_grpc.KioskServiceServicer):  # type: ignore[misc]  
         self, request: kiosk_pb2.GetConsumablesRequest, context: Ctx
     ) -> kiosk_pb2.GetConsumablesResponse:
         dev = self._kiosk(request.device)
+        if dev.oper_state not in (OperState.ONLINE, OperState.BUSY):
+            raise DeviceOfflineError(
+                f"kiosk {dev.id} is {dev.oper_state.value}: its last report is in the device's consumables",
+                device_id=dev.id,
+            )
         driver = dev.driver
         if not isinstance(driver, KioskDriver):
             raise InternalError(f"device {dev.id} has no kiosk driver")

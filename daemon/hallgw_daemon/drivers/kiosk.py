@@ -103,6 +103,8 @@ class KioskDriver(Driver):
     def __init__(self, ctx: DriverContext) -> None:
         super().__init__(ctx)
         self._link: KioskLink | None = None
+        self._last_link: KioskLink | None = None
+        """Kept after a detach: the kiosk's last reported state still describes it while it is away."""
         self._calls: dict[str, _Call] = {}
         self._queries: dict[str, asyncio.Future[OutcomeAnswer]] = {}
         self._request_of: collections.OrderedDict[str, str] = collections.OrderedDict()
@@ -126,7 +128,7 @@ class KioskDriver(Driver):
     def attach(self, transport: Transport) -> None:
         if not isinstance(transport, KioskLink):
             raise InternalError(f"device {self.ctx.device_id}: a kiosk driver got {transport!r}")
-        self._link = transport
+        self._link = self._last_link = transport
         transport.on_reply = self._on_reply
 
     async def identify(self, *, timeout: float) -> Mapping[str, str]:
@@ -169,10 +171,10 @@ class KioskDriver(Driver):
 
     def state_time(self) -> dt.datetime | None:
         """When the kiosk last reported its state (and consumables)."""
-        return self._link.state_time if self._link is not None else None
+        return self._last_link.state_time if self._last_link is not None else None
 
     def consumables(self) -> Mapping[str, int]:
-        state = self._link.state if self._link is not None else None
+        state = self._last_link.state if self._last_link is not None else None
         if state is None:
             return {}
         out: dict[str, int] = {}
