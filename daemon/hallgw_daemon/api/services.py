@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Final
 
+from google.protobuf.message import Message
+
 from hallgw_api.v1 import (
     device_pb2,
     device_service_pb2,
@@ -78,6 +80,17 @@ def wait_until(wait: float, deadline: float | None) -> float:
     """When a wait for the applicant ends: ``wait`` from now, and early enough to answer before the deadline."""
     now = asyncio.get_running_loop().time()
     return min(now + wait, deadline - LAST_LOOK if deadline is not None else float("inf"))
+
+
+def requested_wait(request: Message, field: str, default: float, deadline: float | None) -> float:
+    """Seconds to wait for the applicant: the request's ``field`` (a Duration), else until the deadline,
+    else ``default``. A negative wait is INVALID_REQUEST."""
+    if request.HasField(field):
+        wait: float = getattr(request, field).ToTimedelta().total_seconds()
+        if wait < 0:
+            raise InvalidRequestError(f"{field} must not be negative")
+        return wait
+    return default if deadline is None else float("inf")
 
 
 def check_request_id(request_id: str) -> None:
@@ -202,12 +215,7 @@ class IdCardService(idcard_pb2_grpc.IdCardServiceServicer):  # type: ignore[misc
         if dev.kind is not DeviceKind.IDCARD_READER:
             raise InvalidRequestError(f"device {dev.id} is a {dev.kind.value}, not an ID card reader")
         deadline = call_deadline(context)
-        if request.HasField("card_wait"):
-            wait = request.card_wait.ToTimedelta().total_seconds()
-            if wait < 0:
-                raise InvalidRequestError("card_wait must not be negative")
-        else:
-            wait = DEFAULT_CARD_WAIT if deadline is None else float("inf")
+        wait = requested_wait(request, "card_wait", DEFAULT_CARD_WAIT, deadline)
         # The last look for a card must end before the deadline, so the caller hears NO_CARD.
         until = wait_until(wait, deadline)
         progress = dev.progress(request.request_id)
@@ -255,12 +263,7 @@ class DocumentService(document_pb2_grpc.DocumentServiceServicer):  # type: ignor
         loop = asyncio.get_running_loop()
         started = loop.time()
         deadline = call_deadline(context)
-        if request.HasField("document_wait"):
-            wait = request.document_wait.ToTimedelta().total_seconds()
-            if wait < 0:
-                raise InvalidRequestError("document_wait must not be negative")
-        else:
-            wait = DEFAULT_DOCUMENT_WAIT if deadline is None else float("inf")
+        wait = requested_wait(request, "document_wait", DEFAULT_DOCUMENT_WAIT, deadline)
         until = wait_until(wait, deadline)
         given = request_mrz(request.mrz) if request.mrz.strip() else None
         scanner = self._mrz_reader(dev) if given is None else None
@@ -308,12 +311,7 @@ class FingerprintService(fingerprint_pb2_grpc.FingerprintServiceServicer):  # ty
         minimum = request.min_quality or DEFAULT_MINIMUM
         attempts = request.max_attempts or DEFAULT_ATTEMPTS
         deadline = call_deadline(context)
-        if request.HasField("finger_wait"):
-            wait = request.finger_wait.ToTimedelta().total_seconds()
-            if wait < 0:
-                raise InvalidRequestError("finger_wait must not be negative")
-        else:
-            wait = DEFAULT_FINGER_WAIT if deadline is None else float("inf")
+        wait = requested_wait(request, "finger_wait", DEFAULT_FINGER_WAIT, deadline)
         # The last look for a finger must end before the deadline, so the caller hears NO_FINGER.
         last_look = wait_until(float("inf"), deadline)
         progress = dev.progress(request.request_id)

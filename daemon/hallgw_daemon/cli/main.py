@@ -47,45 +47,37 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(telemetry_app)
-document_app = typer.Typer(
-    name="document",
-    help="Travel documents (ICAO 9303): test-read a passport, permit or ID card through its MRZ and chip.",
-    no_args_is_help=True,
-    rich_markup_mode="markdown",
-    add_completion=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
+
+
+def _group(name: str, help_text: str, *, bare_runs: bool = False) -> typer.Typer:
+    """A command group with hallctl's settings, added to ``app``; ``bare_runs``: the group name alone runs it."""
+    group = typer.Typer(
+        name=name,
+        help=help_text,
+        rich_markup_mode="markdown",
+        add_completion=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+        invoke_without_command=bare_runs,
+        no_args_is_help=not bare_runs,
+    )
+    app.add_typer(group)
+    return group
+
+
+document_app = _group(
+    "document", "Travel documents (ICAO 9303): test-read a passport, permit or ID card through its MRZ and chip."
 )
-app.add_typer(document_app)
-fingerprint_app = typer.Typer(
-    name="fingerprint",
-    help="Fingerprint scanners: test-capture a finger and see its quality score.",
-    no_args_is_help=True,
-    rich_markup_mode="markdown",
-    add_completion=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
+fingerprint_app = _group("fingerprint", "Fingerprint scanners: test-capture a finger and see its quality score.")
+kiosks_app = _group(
+    "kiosks",
+    "List the self-service kiosks: states, kind, model, mode, door and consumables (paper, ribbon, "
+    "card stock, slots), low ones highlighted. `kiosks consumables KIOSK` shows one kiosk's.",
+    bare_runs=True,
 )
-app.add_typer(fingerprint_app)
-kiosks_app = typer.Typer(
-    name="kiosks",
-    help=(
-        "List the self-service kiosks: states, kind, model, mode, door and consumables (paper, ribbon, "
-        "card stock, slots), low ones highlighted. `kiosks consumables KIOSK` shows one kiosk's."
-    ),
-    invoke_without_command=True,
-    rich_markup_mode="markdown",
-    add_completion=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
+ledger_app = _group(
+    "ledger",
+    "The kiosks' exactly-once journal: issuances by request id, those in flight or in doubt, recent history.",
 )
-app.add_typer(kiosks_app)
-ledger_app = typer.Typer(
-    name="ledger",
-    help="The kiosks' exactly-once journal: issuances by request id, those in flight or in doubt, recent history.",
-    no_args_is_help=True,
-    rich_markup_mode="markdown",
-    add_completion=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-app.add_typer(ledger_app)
 
 
 @dataclass(frozen=True, slots=True)
