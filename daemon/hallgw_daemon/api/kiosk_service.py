@@ -93,6 +93,13 @@ class KioskService(kiosk_pb2_grpc.KioskServiceServicer):  # type: ignore[misc]  
             raise InvalidRequestError("this gateway has no kiosks configured ([kiosks] in its config)")
         return ledger
 
+    def _shown(self, entry: Entry) -> kiosk_pb2.Issuance:
+        """The entry, IN_PROGRESS rather than IN_DOUBT while its kiosk's driver follows it."""
+        dev = self.registry.devices.get(entry.kiosk_id)
+        driver = dev.driver if dev is not None else None
+        following = isinstance(driver, KioskDriver) and driver.following(entry.command_id)
+        return issuance(entry, in_progress=following)
+
     def _kiosk(self, ref: device_pb2.DeviceRef) -> ManagedDevice:
         dev = resolve(self.registry, ref, default_kind=DeviceKind.KIOSK)
         if dev.kind is not DeviceKind.KIOSK:
@@ -220,7 +227,7 @@ class KioskService(kiosk_pb2_grpc.KioskServiceServicer):  # type: ignore[misc]  
         entry = await self._ledger().get(request.request_id)
         if entry is None:
             raise UnknownRequestError("no issuance is journalled under this request id")
-        return kiosk_pb2.GetIssuanceResponse(issuance=issuance(entry))
+        return kiosk_pb2.GetIssuanceResponse(issuance=self._shown(entry))
 
     async def ListIssuances(
         self, request: kiosk_pb2.ListIssuancesRequest, context: Ctx
@@ -233,7 +240,7 @@ class KioskService(kiosk_pb2_grpc.KioskServiceServicer):  # type: ignore[misc]  
         if device is not None:
             self.registry.get(device)
         entries = await ledger.unresolved(device)
-        out = [issuance(e) for e in entries[:limit]]
+        out = [self._shown(e) for e in entries[:limit]]
         if request.include_final and len(out) < limit:
             out += [issuance(e) for e in await ledger.recent(device, limit - len(out))]
         return kiosk_pb2.ListIssuancesResponse(issuances=out)

@@ -169,6 +169,11 @@ class KioskDriver(Driver):
         if link is not None:
             await link.close()
 
+    def following(self, command_id: str) -> bool:
+        """Whether this daemon follows the command to its outcome now (in progress, not in doubt)."""
+        call = self._calls.get(command_id)
+        return call is not None and self._link is not None and call.ack.done() and not call.ack.exception()
+
     def state_time(self) -> dt.datetime | None:
         """When the kiosk last reported its state (and consumables)."""
         return self._last_link.state_time if self._last_link is not None else None
