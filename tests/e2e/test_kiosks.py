@@ -206,4 +206,3 @@ async def test_consumables_in_the_device_model(hall: Hall) -> None:
     assert device.identity["kiosk_kind"] == "endorsement"
     answer = await hall.kiosks.GetConsumables(kiosk_pb2.GetConsumablesRequest(device=by_device(COLLECTION)), timeout=5)
     assert answer.consumables["slots_total"] == 40 and answer.reported.seconds > 0
-
