@@ -117,6 +117,7 @@ from hallgw_protocols.kiosk import (
     rejection_for,
 )
 from hallgw_simulators.faults import FaultArg, FaultError, count_arg, no_args, switch_arg
+from hallgw_simulators.mqtt_guard import guarded
 
 __all__ = [
     "DEFAULT_HEARTBEAT_S",
@@ -532,7 +533,7 @@ class KioskDevice:
         self._save_record()
         client = self._mqtt_client()
         self._live = client
-        async with client:
+        async with client, guarded(client):
             # The connection's end is read here or by the loop below; never left unretrieved.
             client._disconnected.add_done_callback(_retrieve)
             heartbeats: asyncio.Task[None] | None = None

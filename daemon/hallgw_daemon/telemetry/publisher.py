@@ -39,6 +39,7 @@ from hallgw_daemon.supervisor.backoff import backoff_delay
 from hallgw_daemon.telemetry.metrics import MetricsCollector
 from hallgw_daemon.telemetry.outbox import Outbox, Outgoing
 from hallgw_daemon.telemetry.rollup import Rollup, device_state
+from hallgw_daemon.transports.mqtt_guard import guarded
 from hallgw_protocols.telemetry import Birth, Death, Dropped, Payload, Priority, Topics, encode
 
 log = get_logger(__name__)
@@ -228,7 +229,8 @@ class TelemetryPublisher:
                     last_error = ""
                     started = loop.time()
                     try:
-                        await self._session(client)
+                        async with guarded(client):
+                            await self._session(client)
                     finally:
                         if loop.time() - started > STABLE_SESSION:
                             attempt = 0  # a session that lasted starts the backoff over

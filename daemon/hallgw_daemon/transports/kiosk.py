@@ -41,6 +41,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from hallgw_daemon.transports.link import LinkClosedError, LinkOpenError, LinkUrl, parse_kiosk_url
+from hallgw_daemon.transports.mqtt_guard import guarded
 from hallgw_protocols.kiosk import (
     COMMAND_EXPIRY_S,
     Channel,
@@ -199,8 +200,9 @@ class KioskHub:
                     attempt = 0
                     self._on_event("kiosk hub connected", {"broker": f"{self.host}:{self.port}"})
                     self._notify_all()
-                    async for message in client.messages:
-                        self._dispatch(message)
+                    async with guarded(client):
+                        async for message in client.messages:
+                            self._dispatch(message)
             except asyncio.CancelledError:
                 raise
             except Exception as err:  # aiomqtt.MqttError, or its TaskGroup's ExceptionGroup
