@@ -991,6 +991,9 @@ class KioskDevice:
 
     async def _f_online(self, name: str, args: Sequence[FaultArg]) -> None:
         no_args(name, args)
+        # Online from now on: a drop armed for the next command ('offline mid') is called off too,
+        # or it would take the kiosk away later with nobody left to bring it back.
+        self.faults.offline_mid = False
         self._want_online.set()
 
     async def _f_restart(self, name: str, args: Sequence[FaultArg]) -> None:

@@ -89,6 +89,7 @@ class Client:
         self.hall = hall
         self.outcomes: dict[str, kiosk_pb2.Issuance] = {}
         self.conflicts: list[str] = []
+        self.unfinished: dict[str, str] = {}
         self.calls = 0
 
     @staticmethod
@@ -130,12 +131,31 @@ class Client:
                 self.outcomes[rid] = got
                 return
             await asyncio.sleep(0.2)  # in progress or in doubt: ask again later, same request id
-        raise AssertionError(f"{rid} has no final outcome after the run limit")
+        self.unfinished[rid] = kiosk
 
 
 async def kiosk_done_total(hall: Hall) -> int:
     answer = await hall.ctl.request("kiosks")
     return int(answer["counts"].get("done", 0))
+
+
+async def why_unfinished(hall: Hall, unfinished: dict[str, str]) -> str:
+    """What the hall looks like for the request ids left without a final outcome (the failure message)."""
+    lines = [f"{len(unfinished)} request ids have no final outcome after the run limit"]
+    for kiosk in sorted(set(unfinished.values()))[:10]:
+        sim = (await hall.ctl.request("kiosks", device=kiosk))["kiosks"]
+        seen = await hall.device(kiosk)
+        rids = [rid for rid, k in unfinished.items() if k == kiosk]
+        lines.append(f"{kiosk}: daemon {seen.oper_state} ({seen.last_error.message!r}); simulator {sim}; {rids[:5]}")
+        for rid in rids[:3]:
+            try:
+                entry = (
+                    await hall.kiosks.GetIssuance(kiosk_pb2.GetIssuanceRequest(request_id=rid), timeout=5)
+                ).issuance
+                lines.append(f"  {rid}: {kiosk_pb2.IssuanceState.Name(entry.state)} {entry.reason}")
+            except grpc.aio.AioRpcError as err:
+                lines.append(f"  {rid}: {err.code()} {err.details()}")
+    return "\n".join(lines)
 
 
 async def test_every_issuance_exactly_once(tmp_path: Path, broker: Broker) -> None:
@@ -188,6 +208,8 @@ async def test_every_issuance_exactly_once(tmp_path: Path, broker: Broker) -> No
         workers = [asyncio.ensure_future(worker()) for _ in range(WORKERS)]
         await chaos()
         await asyncio.gather(*workers)
+        if client.unfinished:
+            raise AssertionError(await why_unfinished(hall, client.unfinished))
 
         # Everything settled: the journal agrees with every client's final answer.
         await hall.wait_all_online(timeout=60)

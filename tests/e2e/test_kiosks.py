@@ -190,6 +190,18 @@ async def test_daemon_killed_mid_command_resolves_on_restart(hall: Hall) -> None
     assert done == (1 if entry.state == kiosk_pb2.ISSUANCE_STATE_DONE else 0)
 
 
+async def test_the_journal_shows_a_call_in_flight_as_in_progress(hall: Hall) -> None:
+    await hall.ctl.fault(ENDORSEMENT, "slow_ack", 800)
+    call = asyncio.ensure_future(hall.kiosks.IssueEndorsement(endorsement("flight-1"), timeout=20))
+    await asyncio.sleep(0.3)  # journalled and sent; the kiosk takes its time to acknowledge
+    seen = (await hall.kiosks.GetIssuance(kiosk_pb2.GetIssuanceRequest(request_id="flight-1"), timeout=5)).issuance
+    assert seen.state == kiosk_pb2.ISSUANCE_STATE_IN_PROGRESS, seen  # followed by its driver: not in doubt
+    assert (await call).issuance.state == kiosk_pb2.ISSUANCE_STATE_DONE
+    await hall.ctl.fault(ENDORSEMENT, "slow_ack", 0)
+    final = (await hall.kiosks.GetIssuance(kiosk_pb2.GetIssuanceRequest(request_id="flight-1"), timeout=5)).issuance
+    assert final.state == kiosk_pb2.ISSUANCE_STATE_DONE and final.evidence.operation_serial
+
+
 async def test_duplicate_completions_are_harmless(hall: Hall) -> None:
     await hall.ctl.fault(ENDORSEMENT, "duplicate_delivery", "on")
     got = (await hall.kiosks.IssueEndorsement(endorsement("dd-1"), timeout=20)).issuance

@@ -519,6 +519,16 @@ async def test_offline_mid_command_delivers_the_completion_after_reconnect(gw: G
     assert isinstance(_completion(replies).outcome, Done)
 
 
+async def test_online_calls_off_a_drop_armed_for_the_next_command(gw: Gateway, make_kiosk: MakeKiosk) -> None:
+    """'offline mid' then 'online' before any command: the kiosk stays connected (nobody would bring it back)."""
+    kiosk = await make_kiosk("k-18", "record_query")
+    await kiosk.apply_fault("offline", ["mid"])
+    await kiosk.apply_fault("online")
+    assert isinstance(_completion(await gw.request("k-18", record("req-kept"))).outcome, Done)
+    assert kiosk.connected and kiosk.session == 1
+    assert not any(s.status is Online.OFFLINE for s in gw.kiosk_messages("k-18", Channel.STATUS))
+
+
 async def test_restart_keeps_the_window_and_the_serial(gw: Gateway, make_kiosk: MakeKiosk, tmp_path: Path) -> None:
     kiosk = await make_kiosk("k-17", "record_query")
     first = _completion(await gw.request("k-17", record("req-r1"))).outcome

@@ -54,6 +54,9 @@ class Driver(abc.ABC):
     """
 
     kind: ClassVar[DeviceKind]
+    self_reporting: ClassVar[bool] = False
+    """True when the device reports its own liveness (heartbeats, a last will) and its link's
+    ``wait_closed()`` ends when they stop: the supervisor then never polls ``probe()``."""
 
     def __init__(self, ctx: DriverContext) -> None:
         self.ctx = ctx

@@ -96,6 +96,7 @@ class KioskDriver(Driver):
     """One kiosk over the shared MQTT hub (see the module docstring)."""
 
     kind: ClassVar[DeviceKind] = DeviceKind.KIOSK
+    self_reporting: ClassVar[bool] = True  # heartbeats and the last will: no probing
     ledger: ClassVar[Ledger | None] = None
     """The exactly-once journal, installed by the application."""
     command_timeout: ClassVar[float] = 120.0
@@ -170,9 +171,16 @@ class KioskDriver(Driver):
             await link.close()
 
     def following(self, command_id: str) -> bool:
-        """Whether this daemon follows the command to its outcome now (in progress, not in doubt)."""
+        """Whether this daemon follows the command to its outcome now (in progress, not in doubt).
+
+        It does from the moment the command is sent until its outcome, while the
+        kiosk's link is up and its acknowledgement has not failed (timed out or
+        the link dropped): the gateway is reaching the kiosk and will know.
+        """
         call = self._calls.get(command_id)
-        return call is not None and self._link is not None and call.ack.done() and not call.ack.exception()
+        if call is None or self._link is None:
+            return False
+        return not (call.ack.done() and (call.ack.cancelled() or call.ack.exception() is not None))
 
     def state_time(self) -> dt.datetime | None:
         """When the kiosk last reported its state (and consumables)."""

@@ -5,7 +5,9 @@ Theory of operation
 ``supervise()`` runs for the daemon's lifetime: open the link (CONNECTING),
 identify the device, go ONLINE, then probe on a cadence while waiting for the
 link to drop. A lost link is OFFLINE at once; ``offline_after_failures``
-failed probes in a row are OFFLINE too. Each reconnect waits a capped,
+failed probes in a row are OFFLINE too. A device that reports its own
+liveness (``Driver.self_reporting``: kiosks, by heartbeat and last will) is
+never probed; its link closing is what takes it OFFLINE. Each reconnect waits a capped,
 jittered backoff. A SAM fault keeps the link but shows ERROR until a probe
 succeeds again. Business calls go through :meth:`run_command`, which checks
 admin and operating state first so an offline or disabled device answers at
@@ -327,8 +329,11 @@ class ManagedDevice:
         closed = asyncio.create_task(self.driver.wait_closed(), name=f"wait-closed:{self.id}")
         try:
             failures = 0
+            # A self-reporting device (a kiosk) is watched by its heartbeats: polling a thousand
+            # of them each second would cost the gateway more than all their messages.
+            interval = None if self.driver.self_reporting else self.settings.probe_interval
             while True:
-                done, _ = await asyncio.wait({closed}, timeout=self.settings.probe_interval)
+                done, _ = await asyncio.wait({closed}, timeout=interval)
                 if done:
                     self._fail_offline(DeviceOfflineError(f"link lost: {closed.result()}", device_id=self.id))
                     return
