@@ -162,6 +162,46 @@ class StationConfig(_Strict):
         return _enum(StationKind, value)
 
 
+DMX_CHANNELS = 512
+
+
+def _levels(value: dict[str, int]) -> dict[str, int]:
+    for channel, level in value.items():
+        if not channel.isdigit() or not 1 <= int(channel) <= DMX_CHANNELS:
+            raise ValueError(f"channel {channel!r}: DMX channels are 1 to {DMX_CHANNELS}")
+        if not 0 <= level <= 255:
+            raise ValueError(f"channel {channel}: level {level} is not 0 to 255")
+    return value
+
+
+class LightingOptions(_Strict):
+    """A photo machine's studio lights: the DMX levels of a capture and of the rest of the time."""
+
+    capture: dict[str, int]
+    """Channel (1..512) -> level (0..255) set before a capture; other channels are 0."""
+    idle: dict[str, int] = {}
+    """Levels between captures (the lights dimmed); unlisted channels are 0."""
+    settle: Annotated[float, Field(ge=0, le=5)] = 0.3
+    """Seconds the lamps take to reach their level: frames before that are not judged."""
+
+    @field_validator("capture", "idle")
+    @classmethod
+    def _channels(cls, value: dict[str, int]) -> dict[str, int]:
+        return _levels(value)
+
+    @model_validator(mode="after")
+    def _something_lit(self) -> Self:
+        if not any(self.capture.values()):
+            raise ValueError("capture: at least one channel must be lit for a capture")
+        return self
+
+    def capture_levels(self) -> dict[int, int]:
+        return {int(c): v for c, v in self.capture.items()}
+
+    def idle_levels(self) -> dict[int, int]:
+        return {int(c): v for c, v in self.idle.items()}
+
+
 class DeviceConfig(_Strict):
     """One device: its kind, its station and the URL of its link."""
 
@@ -171,6 +211,8 @@ class DeviceConfig(_Strict):
     station: Ident | None = None
     name: str = ""
     supervision: SupervisionOverride = SupervisionOverride()
+    lighting: LightingOptions | None = None
+    """A ``lighting`` device's levels (required for that kind, refused for the others)."""
 
     @field_validator("kind", mode="before")
     @classmethod
@@ -189,6 +231,12 @@ class DeviceConfig(_Strict):
         allowed = LINK_SCHEMES[self.kind]
         if scheme not in allowed:
             raise ValueError(f"link: a {self.kind.value} takes a {' or '.join(sorted(allowed))} link, not {scheme}://")
+        if (self.kind is DeviceKind.LIGHTING) != (self.lighting is not None):
+            raise ValueError(
+                "lighting: a lighting device needs its levels ([devices.lighting] capture = {...})"
+                if self.kind is DeviceKind.LIGHTING
+                else f"lighting: only a lighting device has levels, not a {self.kind.value}"
+            )
         return self
 
 

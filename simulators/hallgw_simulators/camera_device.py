@@ -451,6 +451,11 @@ class CameraDevice:
         return f"http://127.0.0.1:{self._port}/video.mjpg"
 
     @property
+    def link_url(self) -> str:
+        """The camera's link in the daemon config: its stream URL."""
+        return self.url
+
+    @property
     def snapshot_url(self) -> str:
         return f"http://127.0.0.1:{self._port}/snapshot.jpg"
 

@@ -4,7 +4,8 @@ The daemon validates its config strictly (unknown keys fail), so this module
 writes exactly the documented schema: ``[gateway]``, ``[api]``, ``[logging]``,
 ``[supervision]``, ``[documents]``, ``[kiosks]`` (the broker the kiosks use),
 ``[[stations]]`` and ``[[devices]]`` (a kiosk is a device of kind ``kiosk`` whose
-link ``kiosk://<kiosk id>`` names it in the MQTT topic tree). The simulators never
+link ``kiosk://<kiosk id>`` names it in the MQTT topic tree; a ``lighting``
+device has its ``[devices.lighting]`` levels). The simulators never
 import the daemon, so the schema is restated here and pinned by a test.
 """
 
@@ -37,7 +38,12 @@ _KIND_NAMES: Final = {
     "mrz_reader": "MRZ reader",
     "document_reader": "document chip reader",
     "fingerprint_scanner": "fingerprint scanner",
+    "camera": "photo camera",
+    "lighting": "studio lights",
 }
+LIGHTING: Final = "capture = { 1 = 255, 2 = 255, 3 = 180 }"
+"""The studio lights' levels in a simulated hall: key, fill and background lamps on DMX channels 1-3,
+all off between captures."""
 _KIOSK_NAMES: Final = {
     "endorsement": "endorsement kiosk",
     "collection": "collection kiosk",
@@ -126,6 +132,8 @@ def render_daemon_config(
                 ("link", links[device.id]),
             ],
         )
+        if device.kind == "lighting":
+            lines += ["[devices.lighting]", LIGHTING, ""]
     return "\n".join(lines)
 
 

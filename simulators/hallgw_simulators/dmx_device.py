@@ -85,7 +85,8 @@ __all__ = [
     "WidgetFaults",
 ]
 
-KIND: Final = "dmx_interface"
+KIND: Final = "lighting"
+"""The device kind in the daemon config and the scenario: a photo machine's studio lights."""
 DEFAULT_BAUD: Final = 115200
 """The widget ignores the line rate (spec 1.44: "the baudrate setting ... is a dummy value"); this paces answers."""
 DEFAULT_FIRMWARE: Final = FirmwareVersion(major=1, minor=44)

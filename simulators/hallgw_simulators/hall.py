@@ -28,9 +28,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Self
 
+from hallgw_simulators.camera_device import CameraDevice
 from hallgw_simulators.control import ControlServer
 from hallgw_simulators.daemon_config import render_daemon_config
 from hallgw_simulators.deck import Deck, build_deck
+from hallgw_simulators.dmx_device import DmxInterfaceDevice
 from hallgw_simulators.document_reader_device import DocumentReaderDevice
 from hallgw_simulators.faults import FaultArg, FaultError
 from hallgw_simulators.fingerprint_device import DEFAULT_BAUD as FINGERPRINT_DEFAULT_BAUD
@@ -44,10 +46,20 @@ from hallgw_simulators.mrz_reader_device import DEFAULT_BAUD as MRZ_DEFAULT_BAUD
 from hallgw_simulators.mrz_reader_device import MrzReaderDevice
 from hallgw_simulators.passport_deck import PassportDeck, build_passport_deck
 from hallgw_simulators.passport_pki import write_csca_pem
+from hallgw_simulators.photo_booth import VideoFileCamera, booth_camera
 from hallgw_simulators.scenario import DeviceSpec, Scenario, ScenarioError
 from hallgw_simulators.usbip_server import UsbIpServer
 
-SimDevice = IdCardReaderDevice | MrzReaderDevice | DocumentReaderDevice | FingerprintModuleDevice | FingerprintUsbDevice
+SimDevice = (
+    IdCardReaderDevice
+    | MrzReaderDevice
+    | DocumentReaderDevice
+    | FingerprintModuleDevice
+    | FingerprintUsbDevice
+    | DmxInterfaceDevice
+    | CameraDevice
+    | VideoFileCamera
+)
 
 _FIELDS: dict[str, frozenset[str]] = {
     "list": frozenset({"op"}),
@@ -138,7 +150,36 @@ class VirtualHall:
             **({"slots": spec.slots} if spec.slots is not None else {}),
         )
 
+    def _lit(self, station: str) -> bool:
+        """Whether the station's studio lights are up (a station without a DMX interface is lit)."""
+        widget = next(
+            (d for d in self.devices.values() if isinstance(d, DmxInterfaceDevice) and d.station == station), None
+        )
+        return widget is None or any(widget.levels)
+
+    def _camera(self, spec: DeviceSpec) -> CameraDevice | VideoFileCamera:
+        script = spec.script or "walk_in"
+        if spec.transport == "file":
+            return VideoFileCamera(
+                spec.id,
+                path=self.state_dir / "cameras" / f"{spec.id}.avi",
+                script=script,
+                seed=self.seed,
+                station=spec.station,
+                name=spec.name,
+            )
+        return booth_camera(
+            spec.id,
+            script=script,
+            seed=self.seed,
+            lit=lambda: self._lit(spec.station),
+            station=spec.station,
+            name=spec.name,
+        )
+
     def _device(self, spec: DeviceSpec, baud_override: int | None) -> SimDevice:
+        if spec.kind == "camera":
+            return self._camera(spec)
         if spec.kind == "document_reader":
             return DocumentReaderDevice(
                 device_id=spec.id,
@@ -159,6 +200,9 @@ class VirtualHall:
             endpoint = PtyEndpoint(spec.id, self.state_dir / f"{spec.id}.tty")
         else:
             endpoint = TcpEndpoint(spec.id, "127.0.0.1", spec.port)
+        return self._serial_device(spec, endpoint, baud_override)
+
+    def _serial_device(self, spec: DeviceSpec, endpoint: Endpoint, baud_override: int | None) -> SimDevice:
         if spec.kind == "mrz_reader":
             # Its own line rate (9600 as these readers ship) unless the scenario or the run says otherwise.
             mrz_baud = baud_override if baud_override is not None else spec.baud
@@ -170,6 +214,10 @@ class VirtualHall:
                 station=spec.station,
                 name=spec.name,
                 baud=MRZ_DEFAULT_BAUD if mrz_baud is None else mrz_baud,
+            )
+        if spec.kind == "lighting":
+            return DmxInterfaceDevice(
+                device_id=spec.id, seed=self.seed, endpoint=endpoint, station=spec.station, name=spec.name
             )
         if spec.kind == "fingerprint_scanner":
             # 57600 as the modules ship, unless the scenario or the run says otherwise.
@@ -399,6 +447,17 @@ _OP_HANDLERS: Final[dict[str, Callable[[VirtualHall, dict[str, Any]], Coroutine[
 
 def _where(device: SimDevice) -> dict[str, Any]:
     """A device's entry in the ready file."""
+    if isinstance(device, CameraDevice | VideoFileCamera):
+        file = isinstance(device, VideoFileCamera)
+        return {
+            "id": device.device_id,
+            "kind": device.kind,
+            "station": device.station,
+            "transport": "file" if file else "http",
+            "link": device.link_url,
+            "path": str(device.path) if isinstance(device, VideoFileCamera) else None,
+            "port": None if isinstance(device, VideoFileCamera) else device.port,
+        }
     if isinstance(device, DocumentReaderDevice):
         return {
             "id": device.device_id,

@@ -20,8 +20,10 @@ from hallgw_simulators.links import BAUD_RATES
 from hallgw_simulators.passport_deck import build_passport_deck
 
 STATION_KINDS: Final = ("window", "desk", "booth", "area24")
-DEVICE_KINDS: Final = ("idcard_reader", "mrz_reader", "document_reader", "fingerprint_scanner", "kiosk")
-TRANSPORTS: Final = ("pty", "tcp", "vpcd", "usbip", "mqtt")
+DEVICE_KINDS: Final = (
+    "idcard_reader", "mrz_reader", "document_reader", "fingerprint_scanner", "kiosk", "camera", "lighting",
+)  # fmt: skip
+TRANSPORTS: Final = ("pty", "tcp", "vpcd", "usbip", "mqtt", "http", "file")
 SERIAL_TRANSPORTS: Final = ("pty", "tcp")
 KIND_TRANSPORTS: Final = {
     "idcard_reader": SERIAL_TRANSPORTS,
@@ -29,9 +31,13 @@ KIND_TRANSPORTS: Final = {
     "document_reader": ("vpcd",),
     "fingerprint_scanner": (*SERIAL_TRANSPORTS, "usbip"),
     "kiosk": ("mqtt",),
+    "camera": ("http", "file"),
+    "lighting": SERIAL_TRANSPORTS,
 }
 """The transports each kind of device comes on."""
 KIOSK_KINDS: Final = ("endorsement", "collection", "record_query")
+CAMERA_SCRIPTS: Final = ("walk_in", "still")
+"""What a simulated camera shows (hallgw_simulators.photo_booth.SCRIPTS)."""
 """A kiosk's own kind (``kiosk_kind``), as in the kiosk protocol."""
 MAX_KIOSKS: Final = 5000
 VPCD_SLOTS: Final = 2
@@ -97,6 +103,8 @@ class DeviceSpec:
     """A kiosk's kind: endorsement, collection or record_query (kind ``kiosk`` only)."""
     slots: int | None = None
     """A collection kiosk's slot count (None: the simulator's default)."""
+    script: str | None = None
+    """A camera's script (walk_in or still; None: walk_in)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -321,6 +329,7 @@ class _DeviceParser:
                 document=self._document(table, kind),
                 kiosk_kind=self._kiosk_kind(table, kind),
                 slots=self._kiosk_slots(table, kind),
+                script=self._script(table, kind),
             )
         )
         table.done()
@@ -365,6 +374,12 @@ class _DeviceParser:
         if slots is not None and (kind != "kiosk" or table.data.get("kiosk_kind") != "collection"):
             raise table.error("slots", "only a collection kiosk has slots")
         return slots
+
+    def _script(self, table: _Table, kind: str) -> str | None:
+        script = table.string("script", choices=CAMERA_SCRIPTS)
+        if script is not None and kind != "camera":
+            raise table.error("script", "only a camera has a script")
+        return script
 
     def _card(self, table: _Table, kind: str) -> str | None:
         card = table.string("card")

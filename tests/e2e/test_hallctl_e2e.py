@@ -1,26 +1,10 @@
 """hallctl against the real daemon, as an engineer uses it."""
 
-import asyncio
 import json
-import os
-import sys
-from pathlib import Path
 
-from support.hall import Hall
+from support.hall import Hall, hallctl
 
 from hallgw_simulators.deck import Deck
-
-HALLCTL = str(Path(sys.executable).parent / "hallctl")
-
-
-async def hallctl(hall: Hall, *args: str) -> tuple[int, str, str]:
-    env = {**os.environ, "HALLGW_TARGET": hall.target, "COLUMNS": "160", "no_proxy": "*"}
-    proc = await asyncio.create_subprocess_exec(
-        HALLCTL, *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 30)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
 
 
 async def test_devices_read_and_admin_from_the_cli(hall: Hall, deck: Deck) -> None:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -20,14 +18,13 @@ import grpc
 import numpy as np
 import pytest
 from support.broker import Broker, Message, mosquitto_broker, subscriber
-from support.hall import DOCUMENT_HALL, FINGERPRINT_HALL, Hall, by_device, running_hall
+from support.hall import DOCUMENT_HALL, FINGERPRINT_HALL, Hall, by_device, hallctl, running_hall
 from support.pcscd import Pcscd
 
 from hallgw_api.v1 import device_service_pb2, document_pb2, fingerprint_pb2
 from hallgw_simulators.passport_deck import build_passport_deck
 
 pytestmark = pytest.mark.timeout(120)
-HALLCTL = str(Path(sys.executable).parent / "hallctl")
 DECK = build_passport_deck()
 
 
@@ -79,16 +76,6 @@ class Traces:
 
     def text(self) -> bytes:
         return b"".join(f.summary.encode() + f.error.encode() + bytes(f.data) for f in self.frames)
-
-
-async def hallctl(hall: Hall, *args: str) -> tuple[int, str, str]:
-    env = {**os.environ, "HALLGW_TARGET": hall.target, "COLUMNS": "160", "no_proxy": "*"}
-    proc = await asyncio.create_subprocess_exec(
-        HALLCTL, *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
 
 
 async def test_travel_documents_stay_out_of_telemetry_traces_and_cli_output(

@@ -131,7 +131,7 @@ async def test_identity_parameters_and_serial(start_widget: StartWidget) -> None
         assert (params.break_time, params.mab_time, params.output_rate, params.user_config) == (9, 1, 40, b"")
         serial_number = await host.ask(GetSerialNumber(), SerialNumber)
         assert serial_number.text == "12345678"
-    assert device.kind == KIND == "dmx_interface"
+    assert device.kind == KIND == "lighting"
     assert device.responses_out == 2
 
 
@@ -294,7 +294,7 @@ async def test_unplug_and_replug(start_widget: StartWidget) -> None:
 async def test_describe_and_bad_fault_arguments(start_widget: StartWidget) -> None:
     device = await start_widget(serial_number=42)
     state = device.describe()
-    assert state["kind"] == "dmx_interface" and state["serial_number"] == "00000042"
+    assert state["kind"] == "lighting" and state["serial_number"] == "00000042"
     assert state["link"].startswith("serial://") and state["link"].endswith("baud=115200")
     assert set(state["faults"]) == {"freeze", "silence", "corrupt", "garbage", "delay_ms"}
     assert FAULTS == (

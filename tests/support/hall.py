@@ -35,6 +35,7 @@ from hallgw_api.v1 import (
     idcard_pb2,
     idcard_pb2_grpc,
     kiosk_pb2_grpc,
+    photo_pb2_grpc,
 )
 from hallgw_simulators.control import ControlClient
 from hallgw_simulators.deck import build_deck
@@ -48,6 +49,8 @@ DOCUMENT_HALL = SCENARIOS / "documents.toml"
 """MRZ and chip readers: needs pcscd (the ``pcscd`` fixture)."""
 FINGERPRINT_HALL = SCENARIOS / "fingerprints.toml"
 """A fingerprint scanner on a pty (fp-01) and one on USB/IP (fp-02)."""
+PHOTO_HALL = SCENARIOS / "photos.toml"
+"""A photo booth (scripted camera over HTTP and DMX studio lights) and a window camera on a video file."""
 KIOSK_HALL = SCENARIOS / "kiosks.toml"
 """A few kiosks of each kind: needs a broker (``broker=`` of :class:`Hall`)."""
 START_TIMEOUT = 20.0
@@ -232,6 +235,11 @@ class Hall:
         return fingerprint_pb2_grpc.FingerprintServiceStub(self.channel)
 
     @property
+    def photos(self) -> photo_pb2_grpc.PhotoServiceStub:
+        assert self.channel is not None
+        return photo_pb2_grpc.PhotoServiceStub(self.channel)
+
+    @property
     def kiosks(self) -> kiosk_pb2_grpc.KioskServiceStub:
         assert self.channel is not None
         return kiosk_pb2_grpc.KioskServiceStub(self.channel)
@@ -304,3 +312,17 @@ def assert_no_personal_data(root: Path, values: tuple[str, ...]) -> None:
         for value in values:
             for encoded in (value.encode(), value.encode("utf-16-le")):
                 assert encoded not in data, f"personal data ({value[:1]}...) found in {path.name}"
+
+
+HALLCTL = str(BIN / "hallctl")
+
+
+async def hallctl(hall: Hall, *args: str, timeout: float = 60.0) -> tuple[int, str, str]:
+    """Run the real ``hallctl`` against ``hall``'s daemon: (exit code, stdout, stderr)."""
+    env = {**os.environ, "HALLGW_TARGET": hall.target, "COLUMNS": "160", "no_proxy": "*"}
+    proc = await asyncio.create_subprocess_exec(
+        HALLCTL, *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()

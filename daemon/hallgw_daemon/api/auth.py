@@ -33,6 +33,8 @@ REQUIRED: Final[Mapping[str, Role]] = {
     "/hallgw.v1.KioskService/GetConsumables": Role.MONITOR,
     "/hallgw.v1.KioskService/GetIssuance": Role.BUSINESS,
     "/hallgw.v1.KioskService/ListIssuances": Role.ENGINEER,
+    "/hallgw.v1.PhotoService/Capture": Role.BUSINESS,
+    "/hallgw.v1.PhotoService/Check": Role.BUSINESS,
 }
 """The role each RPC needs. A method missing here needs ENGINEER (a test checks none is missing)."""
 

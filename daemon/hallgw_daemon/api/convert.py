@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Final
 
 from google.protobuf import duration_pb2, timestamp_pb2
 
-from hallgw_api.v1 import device_pb2, device_service_pb2, document_pb2, fingerprint_pb2, idcard_pb2
+from hallgw_api.v1 import device_pb2, device_service_pb2, document_pb2, fingerprint_pb2, idcard_pb2, photo_pb2
 from hallgw_daemon.core.errors import InvalidRequestError
 from hallgw_daemon.core.events import Event, Finished, LinkFault, Progress, StateChanged
 from hallgw_daemon.core.model import Action, AdminState, DeviceKind, DeviceSnapshot, OperState
@@ -16,6 +17,8 @@ from hallgw_daemon.drivers.document import DocumentRead, HashCheck, SignatureSta
 from hallgw_daemon.drivers.fingerprint import Capture
 from hallgw_daemon.drivers.fingerprint_quality import Component, Quality
 from hallgw_daemon.drivers.idcard import CardResult
+from hallgw_daemon.drivers.photo import ImageCheck, PhotoCapture
+from hallgw_daemon.drivers.photo_compliance import Check, Rect, Report
 from hallgw_protocols.icao9303 import ImageFormat, Mrz, MrzFormat
 from hallgw_protocols.idcard_sam import (
     LONG_TERM,
@@ -33,6 +36,8 @@ KIND_TO_PB: Final = {
     DeviceKind.DOCUMENT_READER: device_pb2.DEVICE_KIND_DOCUMENT_READER,
     DeviceKind.FINGERPRINT_SCANNER: device_pb2.DEVICE_KIND_FINGERPRINT_SCANNER,
     DeviceKind.KIOSK: device_pb2.DEVICE_KIND_KIOSK,
+    DeviceKind.CAMERA: device_pb2.DEVICE_KIND_CAMERA,
+    DeviceKind.LIGHTING: device_pb2.DEVICE_KIND_LIGHTING,
 }
 KIND_FROM_PB: Final = {v: k for k, v in KIND_TO_PB.items()}
 ADMIN_TO_PB: Final = {
@@ -328,3 +333,57 @@ def capture_response(capture: Capture, *, finger: int, device_id: str) -> finger
         finger=finger,  # type: ignore[arg-type]  # the request's enum value, echoed
         device_id=device_id,
     )
+
+
+def _box(rect: Rect | None) -> photo_pb2.Box | None:
+    return None if rect is None else photo_pb2.Box(x=rect.x, y=rect.y, width=rect.w, height=rect.h)
+
+
+def _check(check: Check) -> photo_pb2.ComplianceCheck:
+    out = photo_pb2.ComplianceCheck(
+        name=check.name,
+        value=check.value if math.isfinite(check.value) else 0.0,
+        unit=check.unit,
+        passed=check.passed,
+        hint=check.hint.name if check.hint is not None and not check.passed else "",
+    )
+    if check.low is not None:
+        out.low = check.low
+    if check.high is not None:
+        out.high = check.high
+    return out
+
+
+def compliance_report(report: Report) -> photo_pb2.ComplianceReport:
+    hints = report.hints()
+    return photo_pb2.ComplianceReport(
+        passed=report.passed,
+        checks=[_check(c) for c in report.checks],
+        hints=[h.name for h in hints],
+        hint_texts=[h.text for h in hints],
+        faces=report.faces,
+        face=_box(report.face),
+        crop=_box(report.crop),
+        image_width=report.frame_size[0],
+        image_height=report.frame_size[1],
+    )
+
+
+def photo_capture_response(capture: PhotoCapture, *, device_id: str) -> photo_pb2.PhotoServiceCaptureResponse:
+    return photo_pb2.PhotoServiceCaptureResponse(
+        photo=photo_pb2.Photo(jpeg=capture.jpeg, width=capture.width, height=capture.height),
+        report=compliance_report(capture.report),
+        device_id=device_id,
+        frames_judged=capture.frames,
+    )
+
+
+def photo_check_response(result: ImageCheck) -> photo_pb2.PhotoServiceCheckResponse:
+    response = photo_pb2.PhotoServiceCheckResponse(report=compliance_report(result.report))
+    if result.jpeg is not None and result.corrected is not None:
+        width, height = result.corrected.frame_size
+        response.corrected.CopyFrom(photo_pb2.Photo(jpeg=result.jpeg, width=width, height=height))
+        response.corrected_report.CopyFrom(compliance_report(result.corrected))
+    if result.overlay_png is not None:
+        response.overlay_png = result.overlay_png
+    return response

@@ -41,6 +41,8 @@ STATUS_OF_REASON: Final[dict[str, grpc.StatusCode]] = {
     "UNKNOWN_REQUEST": grpc.StatusCode.NOT_FOUND,
     "LEDGER_UNAVAILABLE": grpc.StatusCode.UNAVAILABLE,
     "LEDGER_CONFLICT": grpc.StatusCode.INTERNAL,
+    "PHOTO_NOT_COMPLIANT": grpc.StatusCode.DEADLINE_EXCEEDED,
+    "IMAGE_INVALID": grpc.StatusCode.INVALID_ARGUMENT,
 }
 """Every reason code and its status; docs/api.md lists the same table (a test checks)."""
 

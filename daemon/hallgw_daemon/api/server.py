@@ -20,14 +20,21 @@ from hallgw_api.v1 import (
     idcard_pb2_grpc,
     kiosk_pb2,
     kiosk_pb2_grpc,
+    photo_pb2,
+    photo_pb2_grpc,
 )
 from hallgw_daemon.api.auth import Authorizer
 from hallgw_daemon.api.interceptors import instrument
 from hallgw_daemon.api.kiosk_service import KioskService
+from hallgw_daemon.api.photo_service import PhotoService
 from hallgw_daemon.api.services import DeviceService, DocumentService, FingerprintService, IdCardService
 from hallgw_daemon.config import ApiSection, TlsSection
 from hallgw_daemon.core.model import DeviceKind, OperState
+from hallgw_daemon.drivers.photo import MAX_UPLOAD
 from hallgw_daemon.supervisor import DeviceRegistry
+
+MAX_MESSAGE = MAX_UPLOAD + 64 * 1024
+"""Largest request accepted: an uploaded photo and its envelope."""
 
 SERVICE_NAMES = (
     device_service_pb2.DESCRIPTOR.services_by_name["DeviceService"].full_name,
@@ -35,12 +42,14 @@ SERVICE_NAMES = (
     document_pb2.DESCRIPTOR.services_by_name["DocumentService"].full_name,
     fingerprint_pb2.DESCRIPTOR.services_by_name["FingerprintService"].full_name,
     kiosk_pb2.DESCRIPTOR.services_by_name["KioskService"].full_name,
+    photo_pb2.DESCRIPTOR.services_by_name["PhotoService"].full_name,
 )
 KIND_SERVICE = {
     DeviceKind.IDCARD_READER: SERVICE_NAMES[1],
     DeviceKind.DOCUMENT_READER: SERVICE_NAMES[2],
     DeviceKind.FINGERPRINT_SCANNER: SERVICE_NAMES[3],
     DeviceKind.KIOSK: SERVICE_NAMES[4],
+    DeviceKind.CAMERA: SERVICE_NAMES[5],
 }
 
 
@@ -59,7 +68,8 @@ class ApiServer:
 
     def __init__(self, registry: DeviceRegistry, api: ApiSection) -> None:
         self.registry = registry
-        self.server = grpc.aio.server()
+        # PhotoService.Check takes images up to 16 MiB; gRPC's default limit is 4 MiB.
+        self.server = grpc.aio.server(options=[("grpc.max_receive_message_length", MAX_MESSAGE)])
         auth = Authorizer(api)
         device_service_pb2_grpc.add_DeviceServiceServicer_to_server(
             instrument(DeviceService(registry), device_service_pb2.DESCRIPTOR.services_by_name["DeviceService"], auth),
@@ -81,6 +91,10 @@ class ApiServer:
         )
         kiosk_pb2_grpc.add_KioskServiceServicer_to_server(
             instrument(KioskService(registry), kiosk_pb2.DESCRIPTOR.services_by_name["KioskService"], auth),
+            self.server,
+        )
+        photo_pb2_grpc.add_PhotoServiceServicer_to_server(
+            instrument(PhotoService(registry), photo_pb2.DESCRIPTOR.services_by_name["PhotoService"], auth),
             self.server,
         )
         self.health = health_aio.HealthServicer()

@@ -34,6 +34,8 @@ from hallgw_api.v1 import (
     idcard_pb2_grpc,
     kiosk_pb2,
     kiosk_pb2_grpc,
+    photo_pb2,
+    photo_pb2_grpc,
 )
 
 DEFAULT_TARGET = "127.0.0.1:50051"
@@ -49,6 +51,9 @@ DOCUMENT_MARGIN_S = 15.0
 # Added to --wait for each attempt of Capture: uploading a 256x288 image over a
 # 57600-baud UART takes about 6 s, scoring it a fraction of a second.
 CAPTURE_MARGIN_S = 8.0
+CHECK_TIMEOUT_S = 30.0
+MAX_RESPONSE = 256 * 1024 * 1024
+"""Checking an uploaded photo decodes and analyses it: allow more than a plain query."""
 # The attempts the gateway makes when the request leaves max_attempts at 0.
 DEFAULT_ATTEMPTS = 3
 # The most issuances one ListIssuances call may return (the API's limit).
@@ -93,7 +98,11 @@ class Gateway:
         self.target = target
         self.timeout = timeout
         # The user agent lets the daemon's per-RPC log line tell hallctl calls from business systems.
-        options: list[tuple[str, Any]] = [("grpc.primary_user_agent", _user_agent())]
+        options: list[tuple[str, Any]] = [
+            ("grpc.primary_user_agent", _user_agent()),
+            # A photo check's analysis picture of a large upload is a large PNG (gRPC's default is 4 MiB).
+            ("grpc.max_receive_message_length", MAX_RESPONSE),
+        ]
         if tls is None:
             self._channel = grpc.insecure_channel(target, options=options)
         else:
@@ -105,6 +114,7 @@ class Gateway:
         self._idcards: Any = idcard_pb2_grpc.IdCardServiceStub(self._channel)
         self._documents: Any = document_pb2_grpc.DocumentServiceStub(self._channel)
         self._fingerprints: Any = fingerprint_pb2_grpc.FingerprintServiceStub(self._channel)
+        self._photos: Any = photo_pb2_grpc.PhotoServiceStub(self._channel)
         self._kiosks: Any = kiosk_pb2_grpc.KioskServiceStub(self._channel)
 
     def close(self) -> None:
@@ -309,6 +319,40 @@ class Gateway:
             deadline=(attempts or DEFAULT_ATTEMPTS) * (wait + CAPTURE_MARGIN_S) + READ_MARGIN_S,
             on_event=on_event,
         )
+
+    # --- photos ------------------------------------------------------------
+
+    def capture_photo(
+        self,
+        ref: device_pb2.DeviceRef,
+        *,
+        device_id: str,
+        request_id: str,
+        wait: float,
+        hold: int,
+        on_event: Callable[[device_pb2.DeviceEvent], None],
+    ) -> photo_pb2.PhotoServiceCaptureResponse:
+        """Take a photo, reporting the guidance events to ``on_event`` while it runs (``hold`` 0: the gateway's)."""
+        request = photo_pb2.PhotoServiceCaptureRequest(
+            device=ref, request_id=request_id, wait=_duration(wait), hold_frames=hold
+        )
+        return self._with_progress(
+            self._photos.Capture,
+            request,
+            photo_pb2.PhotoServiceCaptureResponse,
+            device_id=device_id,
+            request_id=request_id,
+            deadline=wait + READ_MARGIN_S,
+            on_event=on_event,
+        )
+
+    def check_photo(self, image: bytes, *, overlay: bool) -> photo_pb2.PhotoServiceCheckResponse:
+        """Check an image against the photo standard (and draw the analysis with ``overlay``)."""
+        request = photo_pb2.PhotoServiceCheckRequest(image=image, overlay=overlay)
+        response: photo_pb2.PhotoServiceCheckResponse = self._photos.Check(
+            request, timeout=max(self.timeout, CHECK_TIMEOUT_S)
+        )
+        return response
 
     # --- kiosks and their journal -----------------------------------------
 

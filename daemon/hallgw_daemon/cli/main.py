@@ -68,6 +68,9 @@ document_app = _group(
     "document", "Travel documents (ICAO 9303): test-read a passport, permit or ID card through its MRZ and chip."
 )
 fingerprint_app = _group("fingerprint", "Fingerprint scanners: test-capture a finger and see its quality score.")
+photo_app = _group(
+    "photo", "Document photos: check a photo against the standard (with a picture of the analysis), or take one."
+)
 kiosks_app = _group(
     "kiosks",
     "List the self-service kiosks: states, kind, model, mode, door and consumables (paper, ribbon, "
@@ -621,6 +624,138 @@ def fingerprint_capture(
             _note(f"the gateway sent no image; {out} was not written", style="yellow")
         elif not settings.json_output:
             _note(f"fingerprint image written to {out} (PNG, {written['size']} bytes)")
+
+
+# --- photos ----------------------------------------------------------------------
+
+MAX_PHOTO_FILE = 16 * 1024 * 1024
+
+
+@photo_app.command("check")
+def photo_check(
+    ctx: typer.Context,
+    image: Annotated[Path, typer.Argument(metavar="IMAGE", help="The photo to check (JPEG, PNG, ...).")],
+    *,
+    overlay: Annotated[
+        Path | None,
+        typer.Option("--overlay", metavar="FILE", help="Write a picture of the analysis (PNG) to FILE (mode 0600)."),
+    ] = None,
+    corrected: Annotated[
+        Path | None,
+        typer.Option("--corrected", metavar="FILE", help="Write the corrected crop (JPEG) to FILE (mode 0600)."),
+    ] = None,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Check a photo against the exit-entry photo standard: every check, its value, its window and the hints."""
+    settings = _settings(ctx, json_flag)
+    with _reporting(settings):
+        try:
+            if image.stat().st_size > MAX_PHOTO_FILE:
+                raise usage_error(f"{image} is over {MAX_PHOTO_FILE // (1024 * 1024)} MiB: the gateway takes no more")
+            data = image.read_bytes()
+        except OSError as err:
+            raise usage_error(f"{image}: {err.strerror}") from err
+        for path, option in ((overlay, "--overlay"), (corrected, "--corrected")):
+            if path is not None:
+                _check_photo_out(path, option)
+        with settings.gateway() as gateway:
+            response = gateway.check_photo(data, overlay=overlay is not None)
+        if overlay is not None and response.overlay_png:
+            _write_private(overlay, response.overlay_png, reason="IMAGE_NOT_WRITTEN", what="analysis picture")
+        if corrected is not None and response.corrected.jpeg:
+            _write_private(corrected, response.corrected.jpeg, reason="IMAGE_NOT_WRITTEN", what="corrected photo")
+
+    if settings.json_output:
+        view: dict[str, Any] = {"image": str(image), "report": views.photo_report_view(response.report)}
+        if response.HasField("corrected"):
+            view["corrected"] = {
+                **views.photo_file_view(response.corrected),
+                "report": views.photo_report_view(response.corrected_report),
+                "out": str(corrected) if corrected is not None else None,
+            }
+        view["overlay"] = str(overlay) if overlay is not None and response.overlay_png else None
+        _emit_json(view)
+        return
+    console = render.make_console()
+    console.print(render.photo_report_table(response.report, title=str(image)))
+    if response.HasField("corrected"):
+        console.print(render.photo_report_table(response.corrected_report, title="the corrected crop"))
+    if overlay is not None:
+        _note(f"analysis picture written to {overlay}" if response.overlay_png else "no analysis picture came back")
+    if corrected is not None:
+        _note(
+            f"corrected photo written to {corrected} (JPEG, {len(response.corrected.jpeg)} bytes)"
+            if response.corrected.jpeg
+            else f"no face was found, so there is no corrected photo; {corrected} was not written",
+            style="" if response.corrected.jpeg else "yellow",
+        )
+
+
+@photo_app.command("capture")
+def photo_capture(
+    ctx: typer.Context,
+    *,
+    device: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="DEVICE", help="Camera id (cam-b1) or STATION:KIND; or use --station.", show_default=False
+        ),
+    ] = None,
+    station: Annotated[
+        str | None, typer.Option("--station", "-s", metavar="STATION", help="The camera of this station.")
+    ] = None,
+    wait: Annotated[
+        float, typer.Option("--wait", min=1.0, max=600.0, metavar="SECONDS", help="How long the applicant has.")
+    ] = 30.0,
+    hold: Annotated[
+        int | None,
+        typer.Option("--hold", min=1, max=30, metavar="N", help="Compliant frames in a row before the photo is taken."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", metavar="FILE", help="Write the photo (JPEG) to FILE (mode 0600).")
+    ] = None,
+    request_id: RequestIdOpt = None,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Take a document photo with a camera, showing the guidance as it comes; the photo only goes to --out."""
+    settings = _settings(ctx, json_flag)
+    request_id = request_id if request_id is not None else str(uuid.uuid4())
+    with _reporting(settings):
+        ref = _reader_ref(device, station, device_pb2.DEVICE_KIND_CAMERA)
+        _check_request_id(request_id)
+        if out is not None:
+            _check_photo_out(out, "--out")
+        with settings.gateway() as gateway:
+            camera = gateway.get_device(ref)
+            where = f"{camera.device_id} ({camera.station_id})" if camera.station_id else camera.device_id
+            header = f"taking a photo on {where}: up to {wait:g}s (request {request_id})"
+            with ReadProgress(render.make_console(stderr=True), header, quiet=settings.json_output) as progress:
+                response = gateway.capture_photo(
+                    ref,
+                    device_id=camera.device_id,
+                    request_id=request_id,
+                    wait=wait,
+                    hold=hold or 0,
+                    on_event=progress.update,
+                )
+        if out is not None:
+            _write_private(out, response.photo.jpeg, reason="IMAGE_NOT_WRITTEN", what="photo")
+
+    if settings.json_output:
+        _emit_json(
+            {
+                "device_id": response.device_id,
+                "request_id": request_id,
+                "frames_judged": response.frames_judged,
+                "photo": {**views.photo_file_view(response.photo), "out": str(out) if out is not None else None},
+                "report": views.photo_report_view(response.report),
+            }
+        )
+        return
+    render.make_console().print(render.photo_report_table(response.report, title=f"photo from {response.device_id}"))
+    if out is not None:
+        _note(f"photo written to {out} (JPEG {response.photo.width}×{response.photo.height}, "
+              f"{len(response.photo.jpeg)} bytes)")  # fmt: skip
 
 
 # --- kiosks ----------------------------------------------------------------------

@@ -18,7 +18,15 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from hallgw_api.v1 import device_pb2, device_service_pb2, document_pb2, fingerprint_pb2, idcard_pb2, kiosk_pb2
+from hallgw_api.v1 import (
+    device_pb2,
+    device_service_pb2,
+    document_pb2,
+    fingerprint_pb2,
+    idcard_pb2,
+    kiosk_pb2,
+    photo_pb2,
+)
 
 from .names import (
     action_word,
@@ -489,6 +497,36 @@ def capture_table(response: fingerprint_pb2.CaptureResponse, *, request_id: str)
     grid.add_row("Scanner", Text(response.device_id or "-"))
     grid.add_row("Request id", Text(request_id, style="dim"))
     return grid
+
+
+# --- photos ----------------------------------------------------------------------
+
+
+def _bound(check: photo_pb2.ComplianceCheck) -> str:
+    low = f"{check.low:g}" if check.HasField("low") else ""
+    high = f"{check.high:g}" if check.HasField("high") else ""
+    if low and high:
+        return low if low == high else f"{low} to {high}"
+    return f">= {low}" if low else f"<= {high}" if high else "-"
+
+
+def photo_report_table(report: photo_pb2.ComplianceReport, *, title: str) -> Table:
+    """Every check of a photo: measured value, allowed window, pass or fail, and the hint that fixes it."""
+    verdict = "compliant" if report.passed else "not compliant"
+    table = Table(
+        title=f"{title}: {verdict} ({report.image_width}×{report.image_height}, faces {report.faces})",
+        title_justify="left",
+        box=None,
+        pad_edge=False,
+    )
+    for column in ("check", "value", "allowed", "unit", "result", "hint"):
+        table.add_column(column)
+    for c in report.checks:
+        result = Text("pass", style="green") if c.passed else Text("FAIL", style="bold red")
+        table.add_row(c.name, f"{c.value:.4g}", _bound(c), c.unit, result, c.hint or "")
+    for code, text in zip(report.hints, report.hint_texts, strict=False):
+        table.caption = (f"{table.caption}\n" if table.caption else "") + f"{code}: {text}"
+    return table
 
 
 # --- kiosks ----------------------------------------------------------------------

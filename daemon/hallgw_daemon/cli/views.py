@@ -21,7 +21,15 @@ from typing import Any
 from google.protobuf import duration_pb2, text_format, timestamp_pb2
 from google.protobuf.message import Message
 
-from hallgw_api.v1 import device_pb2, device_service_pb2, document_pb2, fingerprint_pb2, idcard_pb2, kiosk_pb2
+from hallgw_api.v1 import (
+    device_pb2,
+    device_service_pb2,
+    document_pb2,
+    fingerprint_pb2,
+    idcard_pb2,
+    kiosk_pb2,
+    photo_pb2,
+)
 
 from . import masking
 from .names import (
@@ -478,6 +486,42 @@ def capture_view(response: fingerprint_pb2.CaptureResponse, *, request_id: str) 
         "quality": quality_view(response.quality),
         "image": fingerprint_image_view(response.image) if response.HasField("image") else None,
     }
+
+
+# --- photos ----------------------------------------------------------------------
+
+
+def photo_report_view(report: photo_pb2.ComplianceReport) -> JsonObject:
+    """A compliance report: every check, the guidance, the face and crop boxes (never the image)."""
+
+    def box(b: photo_pb2.Box) -> JsonObject:
+        return {"x": b.x, "y": b.y, "width": b.width, "height": b.height}
+
+    return {
+        "passed": report.passed,
+        "image": {"width": report.image_width, "height": report.image_height},
+        "faces": report.faces,
+        "face": box(report.face) if report.HasField("face") else None,
+        "crop": box(report.crop) if report.HasField("crop") else None,
+        "checks": [
+            {
+                "name": c.name,
+                "value": c.value,
+                "low": c.low if c.HasField("low") else None,
+                "high": c.high if c.HasField("high") else None,
+                "unit": c.unit,
+                "passed": c.passed,
+                "hint": c.hint or None,
+            }
+            for c in report.checks
+        ],
+        "hints": [{"code": code, "text": text} for code, text in zip(report.hints, report.hint_texts, strict=False)],
+    }
+
+
+def photo_file_view(photo: photo_pb2.Photo) -> JsonObject:
+    """Format, size and pixels of a photo; the photo itself is never shown."""
+    return {"format": "jpeg", "width": photo.width, "height": photo.height, "size": len(photo.jpeg)}
 
 
 # --- kiosks ----------------------------------------------------------------------

@@ -175,3 +175,17 @@ class QualityTooLowError(GatewayError):
 
     reason = "QUALITY_TOO_LOW"
     action = Action.RETRY
+
+
+class PhotoNotCompliantError(GatewayError):
+    """No frame met the photo standard in time; ``details`` names the checks failed and the hints."""
+
+    reason = "PHOTO_NOT_COMPLIANT"
+    action = Action.RETRY
+
+
+class ImageInvalidError(GatewayError):
+    """An uploaded image cannot be decoded or is too large."""
+
+    reason = "IMAGE_INVALID"
+    action = Action.NONE

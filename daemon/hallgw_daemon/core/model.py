@@ -24,6 +24,10 @@ class DeviceKind(enum.Enum):
     """An AS608 / ZFM / R30x fingerprint module, on a serial line or USB."""
     KIOSK = "kiosk"
     """An intelligent certificate device (endorsement, collection, record query) over MQTT."""
+    CAMERA = "camera"
+    """A photo machine's camera (a local device, a video source or a network stream), read by OpenCV."""
+    LIGHTING = "lighting"
+    """A photo machine's studio lights behind a DMX interface (Enttec DMX USB Pro protocol)."""
 
 
 LINK_SCHEMES: dict[DeviceKind, frozenset[str]] = {
@@ -32,6 +36,8 @@ LINK_SCHEMES: dict[DeviceKind, frozenset[str]] = {
     DeviceKind.DOCUMENT_READER: frozenset({"pcsc"}),
     DeviceKind.FINGERPRINT_SCANNER: frozenset({"serial", "tcp", "usb", "usbip"}),
     DeviceKind.KIOSK: frozenset({"kiosk"}),
+    DeviceKind.CAMERA: frozenset({"camera"}),
+    DeviceKind.LIGHTING: frozenset({"serial", "tcp"}),
 }
 """The link URL schemes each kind's driver speaks."""
 

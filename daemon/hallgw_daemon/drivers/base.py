@@ -9,6 +9,7 @@ import enum
 from collections.abc import Callable, Mapping
 from typing import ClassVar, TypeVar
 
+from hallgw_daemon.config import LightingOptions
 from hallgw_daemon.core.errors import InternalError
 from hallgw_daemon.core.model import DeviceKind, utcnow
 from hallgw_daemon.transports import ByteStream, Link, PcscReader, Transport, UsbLink
@@ -42,6 +43,8 @@ class DriverContext:
     """Called with (message, discarded bytes) for each recovered protocol error."""
     taps: set[Callable[[TraceRecord], None]] = dataclasses.field(default_factory=set)
     """Frame trace subscribers; empty in normal operation (no cost)."""
+    lighting: LightingOptions | None = None
+    """A lighting device's levels, from its config."""
 
 
 class Driver(abc.ABC):

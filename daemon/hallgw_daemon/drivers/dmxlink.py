@@ -181,6 +181,10 @@ class DmxLink:
             await self._write(self.last_levels, timeout)
         return WidgetInfo(firmware=str(parameters.firmware), serial=serial.text, parameters=parameters)
 
+    async def parameters(self, *, timeout: float | None = None) -> WidgetParameters:
+        """Ask the widget's parameters: a health check that leaves its output running."""
+        return await self._request(GetWidgetParameters(), WidgetParameters, timeout)
+
     async def send_levels(self, levels: Mapping[int, int] | Sequence[int], *, timeout: float | None = None) -> None:
         """Set the lights: levels by channel from 1 (a mapping), or channels 1..N in order (a sequence).
 

@@ -97,7 +97,10 @@ class ManagedDevice:
         if driver_cls is None:
             raise InternalError(f"no driver is installed for kind {self.kind.value}")
         self.ctx = DriverContext(
-            device_id=self.id, command_timeout=settings.command_timeout, on_link_fault=self._link_fault
+            device_id=self.id,
+            command_timeout=settings.command_timeout,
+            on_link_fault=self._link_fault,
+            lighting=config.lighting,
         )
         self.driver: Driver = driver_cls(self.ctx)
         self._attached = False

@@ -24,6 +24,8 @@ FUNCTION_OF_KIND: Final = {
     DeviceKind.DOCUMENT_READER: "travel_document_reading",
     DeviceKind.FINGERPRINT_SCANNER: "fingerprint_capture",
     DeviceKind.KIOSK: "self_service_certificates",
+    DeviceKind.CAMERA: "photo_taking",
+    DeviceKind.LIGHTING: "photo_taking",
 }
 """The business function a device kind serves, as availability names it."""
 UNASSIGNED: Final = "unassigned"

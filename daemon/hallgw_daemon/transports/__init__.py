@@ -7,10 +7,22 @@ Byte streams: ``serial:///dev/ttyUSB0?baud=115200`` or ``tcp://127.0.0.1:7001``
 Drivers never see which it is. Kiosks: ``kiosk://ID`` opens a
 :class:`KioskLink` on the daemon's one MQTT connection (:class:`KioskHub`).
 Smart-card readers: ``pcsc://READER NAME``
-opens a :class:`PcscReader` of pcscd. :func:`open_transport` opens whichever
+opens a :class:`PcscReader` of pcscd. Cameras: ``camera://INDEX``,
+``camera:///PATH`` (a device, a video file, an image sequence) or a stream URL
+(``http://``, ``rtsp://``) open a :class:`CameraSource` grabbing frames off
+the event loop. :func:`open_transport` opens whichever
 the URL names; a driver checks it got the kind it speaks.
 """
 
+from hallgw_daemon.transports.camera import (
+    CameraGoneError,
+    CameraOpenError,
+    CameraSource,
+    CameraTimeoutError,
+    Frame,
+    open_camera,
+    parse_camera_url,
+)
 from hallgw_daemon.transports.kiosk import KioskHub, KioskLink, install_hub, open_kiosk
 from hallgw_daemon.transports.link import Link, LinkClosedError, LinkOpenError, LinkUrl, open_link, parse_link_url
 from hallgw_daemon.transports.pcsc import (
@@ -24,9 +36,12 @@ from hallgw_daemon.transports.pcsc import (
 from hallgw_daemon.transports.usb import UsbLink, open_usb
 from hallgw_daemon.transports.usbip_backend import UsbIpBackend, UsbUrl, find_device, parse_usb_url
 
+CAMERA_OPEN_TIMEOUT = 5.0
+"""A network camera's stream takes longer to start than a serial port to open."""
+
 ByteStream = Link | UsbLink
 """A transport that moves bytes: ``read``, ``write``, ``close``."""
-Transport = Link | UsbLink | PcscReader | KioskLink
+Transport = Link | UsbLink | PcscReader | KioskLink | CameraSource
 """Anything a driver can be attached to."""
 
 
@@ -38,15 +53,22 @@ async def open_transport(url: LinkUrl, *, timeout: float = 2.0) -> Transport:
         return await open_usb(url, timeout=timeout)
     if url.scheme == "kiosk":
         return await open_kiosk(url, timeout=timeout)
+    if url.scheme == "camera":
+        return await open_camera(parse_camera_url(url.path), timeout=max(timeout, CAMERA_OPEN_TIMEOUT))
     return await open_link(url, timeout=timeout)
 
 
 __all__ = [
     "ByteStream",
+    "CameraGoneError",
+    "CameraOpenError",
+    "CameraSource",
+    "CameraTimeoutError",
     "CardAbsentError",
     "CardChannel",
     "CardIoError",
     "CardRemovedError",
+    "Frame",
     "KioskHub",
     "KioskLink",
     "Link",
@@ -60,6 +82,7 @@ __all__ = [
     "UsbUrl",
     "find_device",
     "install_hub",
+    "open_camera",
     "open_link",
     "open_pcsc",
     "open_transport",

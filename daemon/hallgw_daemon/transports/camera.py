@@ -64,7 +64,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from hallgw_daemon.transports.link import LinkClosedError, LinkOpenError
+from hallgw_daemon.transports.errors import LinkClosedError, LinkOpenError
 
 __all__ = [
     "CAMERA_URL_SCHEMES",
@@ -368,6 +368,12 @@ class CameraSource:
             if self._error is not None:
                 raise self._error from None
             raise CameraTimeoutError(f"{self.spec.display()}: no new frame within {timeout:g} s") from None
+
+    async def wait_gone(self) -> str:
+        """Return, with the reason, once the camera is gone or closed (the supervisor's link watch)."""
+        while self._error is None and not self._closed:
+            await self._changed.wait()
+        return str(self._error) if self._error is not None else "closed"
 
     async def read(self, timeout: float) -> Image:
         """The newest frame's image, newer than the one this method returned last."""

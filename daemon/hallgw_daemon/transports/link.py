@@ -11,18 +11,22 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import serial
 import serial_asyncio
 
+from hallgw_daemon.transports.errors import LinkClosedError, LinkOpenError
 from hallgw_protocols.kiosk import check_id
+
+__all__ = [
+    "BAUD_RATES",
+    "Link",
+    "LinkClosedError",
+    "LinkOpenError",
+    "LinkUrl",
+    "open_link",
+    "parse_kiosk_url",
+    "parse_link_url",
+]
 
 READ_CHUNK: Final = 4096
 BAUD_RATES: Final = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
-
-
-class LinkOpenError(OSError):
-    """The link could not be opened (port missing, connection refused...)."""
-
-
-class LinkClosedError(ConnectionError):
-    """The link went away (device unplugged, peer closed)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -42,6 +46,10 @@ class LinkUrl:
             return f"pcsc://{self.path}"
         if self.scheme in ("usb", "usbip", "kiosk"):
             return self.path
+        if self.scheme == "camera":
+            from hallgw_daemon.transports.camera import parse_camera_url  # noqa: PLC0415 - camera imports this module
+
+            return parse_camera_url(self.path).display()  # never a stream's password
         return f"tcp://{self.host}:{self.port}"
 
 
@@ -81,6 +89,11 @@ def parse_link_url(url: str) -> LinkUrl:
     if parts.scheme == "kiosk":
         parse_kiosk_url(url)  # raises ValueError saying what was expected
         return LinkUrl(scheme="kiosk", path=url)
+    if parts.scheme in ("camera", "http", "https", "rtsp", "rtsps"):
+        from hallgw_daemon.transports.camera import parse_camera_url  # noqa: PLC0415 - camera imports this module
+
+        parse_camera_url(url)  # raises ValueError saying what was expected
+        return LinkUrl(scheme="camera", path=url)
     raise ValueError(f"{url!r}: unsupported link scheme {parts.scheme!r}")
 
 
