@@ -455,8 +455,9 @@ def _where(device: SimDevice) -> dict[str, Any]:
             "station": device.station,
             "transport": "file" if file else "http",
             "link": device.link_url,
-            "path": str(device.path) if isinstance(device, VideoFileCamera) else None,
+            "path": None,  # "path" is a pty's, removed at stop; the video stays with the state
             "port": None if isinstance(device, VideoFileCamera) else device.port,
+            "file": str(device.path) if isinstance(device, VideoFileCamera) else None,
         }
     if isinstance(device, DocumentReaderDevice):
         return {

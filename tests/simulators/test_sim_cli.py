@@ -72,6 +72,8 @@ async def test_run_ctl_probe_and_sigterm(tmp_path: Path, broker: Broker) -> None
             *(f"idr-0{n}" for n in range(1, 6)),
             *("mrz-03", "mrz-04", "dr-03", "dr-04"),
             *(f"fp-0{n}" for n in range(1, 5)),
+            *(f"cam-0{n}" for n in range(1, 5)),
+            *("cam-b1", "cam-b2", "lights-b1", "lights-b2"),
         }
         assert devices["idr-01"]["path"] == str(state / "idr-01.tty")
         assert devices["idr-05"]["transport"] == "tcp"
@@ -92,7 +94,15 @@ async def test_run_ctl_probe_and_sigterm(tmp_path: Path, broker: Broker) -> None
             )
             assert fp["link"] == f"usbip://127.0.0.1:{usbip['port']}?vid=2109&pid=7638&serial=FP-FP-0{n}"
 
+        # Photo machines: cameras on video files and on MJPEG streams, booth lights on ptys.
+        assert devices["cam-01"]["link"] == f"camera://{state / 'cameras' / 'cam-01.avi'}?loop=1"
+        assert (await asyncio.to_thread((state / "cameras" / "cam-01.avi").read_bytes))[:4] == b"RIFF"
+        assert devices["cam-b1"]["link"] == f"http://127.0.0.1:{devices['cam-b1']['port']}/video.mjpg"
+        assert devices["lights-b1"]["link"] == f"serial://{state / 'lights-b1.tty'}?baud=115200"
+
         written = tomllib.loads(config.read_text())
+        lights = next(d for d in written["devices"] if d["id"] == "lights-b1")
+        assert lights["lighting"]["capture"] == {"1": 255, "2": 255, "3": 180}
         assert written["api"]["listen"] == "127.0.0.1:50123"
         csca = Path(written["documents"]["csca_certificates"][0])
         assert (await asyncio.to_thread(csca.read_bytes)).startswith(b"-----BEGIN CERTIFICATE-----")

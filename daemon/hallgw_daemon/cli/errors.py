@@ -73,6 +73,10 @@ _REASON_EXIT = {
     # Fingerprints.
     "NO_FINGER": ExitCode.FAILED,
     "QUALITY_TOO_LOW": ExitCode.FAILED,
+    # Photos: no compliant frame in time is an outcome of the capture; an upload that is not
+    # an image is the caller's mistake.
+    "PHOTO_NOT_COMPLIANT": ExitCode.FAILED,
+    "IMAGE_INVALID": ExitCode.USAGE,
     # Kiosks and their exactly-once journal. A reused request id is the
     # caller's mistake (a new issuance needs a new id); an unknown one is an
     # answer about the journal, not a usage error, although its status is
@@ -87,8 +91,8 @@ _REASON_EXIT = {
 # ErrorInfo metadata keys that every error has; the others are the error's details.
 _COMMON_METADATA = frozenset({"action", "device_id"})
 # Details with a known shape: counts, and comma-separated lists of codes.
-_INT_DETAILS = frozenset({"best_quality", "best_attempt"})
-_LIST_DETAILS = frozenset({"hints", "differs"})
+_INT_DETAILS = frozenset({"best_quality", "best_attempt", "judged"})
+_LIST_DETAILS = frozenset({"hints", "differs", "failed"})
 
 _USAGE_CODES = frozenset(
     {
@@ -156,7 +160,8 @@ def error_details(metadata: Mapping[str, str]) -> dict[str, Any]:
     """The extra facts of an ErrorInfo (all but action and device_id), typed where their shape is known.
 
     ``best_quality`` and ``best_attempt`` become numbers, ``hints`` a list of
-    hint codes and ``differs`` (REQUEST_ID_REUSED) a list of field names;
+    hint codes, ``failed`` (PHOTO_NOT_COMPLIANT) a list of check names and
+    ``differs`` (REQUEST_ID_REUSED) a list of field names;
     anything else stays the string the gateway sent. The gateway never puts
     personal data there.
     """
@@ -188,6 +193,12 @@ def details_text(reason: str, details: Mapping[str, Any]) -> str:
         hints = rest.pop("hints")
         listed = ", ".join(str(hint) for hint in hints) if isinstance(hints, list) else str(hints)
         parts.append(f"hints: {listed or 'none'}")
+    if "failed" in rest:
+        failed = rest.pop("failed")
+        listed = ", ".join(str(name) for name in failed) if isinstance(failed, list) else str(failed)
+        parts.insert(0, f"failed checks: {listed or 'none'}")
+        if "judged" in rest:
+            parts.insert(1, f"frames judged: {rest.pop('judged')}")
     if "differs" in rest:
         differs = rest.pop("differs")
         listed = ", ".join(str(name) for name in differs) if isinstance(differs, list) else str(differs)

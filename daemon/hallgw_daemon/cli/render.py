@@ -502,9 +502,16 @@ def capture_table(response: fingerprint_pb2.CaptureResponse, *, request_id: str)
 # --- photos ----------------------------------------------------------------------
 
 
+def _num(value: float) -> str:
+    """A measured value as people read it: whole numbers whole, others to three significant digits."""
+    if value == int(value) or abs(value) >= 100:
+        return f"{value:.0f}"
+    return f"{value:.3g}"
+
+
 def _bound(check: photo_pb2.ComplianceCheck) -> str:
-    low = f"{check.low:g}" if check.HasField("low") else ""
-    high = f"{check.high:g}" if check.HasField("high") else ""
+    low = _num(check.low) if check.HasField("low") else ""
+    high = _num(check.high) if check.HasField("high") else ""
     if low and high:
         return low if low == high else f"{low} to {high}"
     return f">= {low}" if low else f"<= {high}" if high else "-"
@@ -523,7 +530,7 @@ def photo_report_table(report: photo_pb2.ComplianceReport, *, title: str) -> Tab
         table.add_column(column)
     for c in report.checks:
         result = Text("pass", style="green") if c.passed else Text("FAIL", style="bold red")
-        table.add_row(c.name, f"{c.value:.4g}", _bound(c), c.unit, result, c.hint or "")
+        table.add_row(c.name, _num(c.value), _bound(c), c.unit, result, c.hint or "")
     for code, text in zip(report.hints, report.hint_texts, strict=False):
         table.caption = (f"{table.caption}\n" if table.caption else "") + f"{code}: {text}"
     return table

@@ -87,13 +87,14 @@ def finish(image: Image, report: Report, profile: Profile) -> tuple[bytes, Repor
     return jpeg, with_jpeg(report, jpeg, profile)
 
 
-def failure_details(report: Report | None) -> dict[str, str]:
-    """The ErrorInfo metadata of PHOTO_NOT_COMPLIANT: failed check names and hint codes."""
+def failure_details(report: Report | None, judged: int) -> dict[str, str]:
+    """The ErrorInfo metadata of PHOTO_NOT_COMPLIANT: failed check names, hint codes, frames judged."""
     if report is None:
-        return {"failed": "no_frame", "hints": ""}
+        return {"failed": "no_frame", "hints": "", "judged": "0"}
     return {
         "failed": ",".join(c.name for c in report.failed()),
         "hints": ",".join(h.name for h in report.hints()),
+        "judged": str(judged),
     }
 
 
@@ -226,7 +227,7 @@ class CameraDriver(Driver):
         raise PhotoNotCompliantError(
             f"no frame met the photo standard in time ({judge.judged} judged){advice}",
             device_id=self.ctx.device_id,
-            details=failure_details(judge.last),
+            details=failure_details(judge.last, judge.judged),
         )
 
 

@@ -675,8 +675,8 @@ def check_jpeg(jpeg: bytes, profile: Profile = DEFAULT_PROFILE) -> tuple[Check, 
         and decoded.shape[2] == 3
         and (decoded.shape[1], decoded.shape[0]) == (profile.width, profile.height)
     )
-    pixels = float(decoded.shape[0] * decoded.shape[1]) if decoded is not None else 0.0
-    dims = Check(name="jpeg_format", value=pixels, low=None, high=None, unit="px", passed=bool(ok), hint=None)
+    # 1 when the file decodes as 24-bit colour at the profile's size, 0 otherwise: a window of exactly 1.
+    dims = Check(name="jpeg_format", value=1.0 if ok else 0.0, low=1.0, high=1.0, unit="ok", passed=bool(ok), hint=None)
     return size, dims
 
 

@@ -87,6 +87,7 @@ __all__ = [
     "open_pcsc",
     "open_transport",
     "open_usb",
+    "parse_camera_url",
     "parse_link_url",
     "parse_usb_url",
 ]
