@@ -94,3 +94,69 @@ def test_example_config_is_valid() -> None:
     example = Path(__file__).parents[2] / "systemd" / "hallgw.example.toml"
     cfg = load_config(example)
     assert cfg.devices, "the example config shows at least one device"
+
+
+PHOTO = """
+[gateway]
+hall = "jinan-1"
+id = "gw-01"
+state_dir = "/var/lib/hallgw"
+
+[[stations]]
+id = "booth-1"
+kind = "booth"
+
+[[devices]]
+id = "cam-b1"
+kind = "camera"
+station = "booth-1"
+link = "rtsp://user:secret@10.0.0.5/stream"
+
+[[devices]]
+id = "lights-b1"
+kind = "lighting"
+station = "booth-1"
+link = "serial:///dev/ttyUSB3"
+[devices.lighting]
+capture = { 1 = 255, 2 = 200 }
+idle = { 1 = 20 }
+"""
+
+
+def test_photo_machine_devices() -> None:
+    cfg = parse_config(PHOTO)
+    camera, lights = cfg.devices
+    assert camera.lighting is None and lights.lighting is not None
+    assert lights.lighting.capture_levels() == {1: 255, 2: 200} and lights.lighting.idle_levels() == {1: 20}
+    assert lights.lighting.settle == 0.3
+
+
+@pytest.mark.parametrize(
+    ("patch", "expected"),
+    [
+        (("capture = { 1 = 255, 2 = 200 }", "capture = { 0 = 255 }"), "channel '0': DMX channels are 1 to 512"),
+        (("capture = { 1 = 255, 2 = 200 }", "capture = { 513 = 1 }"), "DMX channels are 1 to 512"),
+        (("capture = { 1 = 255, 2 = 200 }", 'capture = { a = 1 }'), "channel 'a'"),
+        (("idle = { 1 = 20 }", "idle = { 1 = 256 }"), "level 256 is not 0 to 255"),
+        (("capture = { 1 = 255, 2 = 200 }", "capture = { 1 = 0 }"), "at least one channel must be lit"),
+        (("[devices.lighting]\ncapture = { 1 = 255, 2 = 200 }\nidle = { 1 = 20 }\n", ""), "a lighting device needs"),
+        (('link = "rtsp://user:secret@10.0.0.5/stream"\n', 'link = "rtsp://x/s"\n[devices.lighting]\ncapture = { 1 = 1 }\n'),
+         "only a lighting device has levels, not a camera"),
+        (('link = "rtsp://user:secret@10.0.0.5/stream"', 'link = "serial:///dev/video0"'),
+         "a camera takes a camera link, not serial://"),
+        (('link = "rtsp://user:secret@10.0.0.5/stream"', 'link = "camera://front"'), "camera://INDEX"),
+        (('link = "serial:///dev/ttyUSB3"', 'link = "camera://0"'), "a lighting takes a serial or tcp link"),
+        (('link = "rtsp://user:secret@10.0.0.5/stream"', 'link = "rtsp://user:secret@10.0.0.5:99999/s"'),
+         "'rtsp://***@10.0.0.5:99999/s': the port is not a number"),
+        (('link = "rtsp://user:secret@10.0.0.5/stream"', 'link = "http://user:secret@/v"'), "names a host"),
+        (('link = "rtsp://user:secret@10.0.0.5/stream"', 'link = "ftp://user:secret@h/v"'),
+         "'ftp://***@h/v': unsupported link scheme"),
+    ],
+)  # fmt: skip
+def test_bad_photo_machine_config(patch: tuple[str, str], expected: str) -> None:
+    text = PHOTO.replace(*patch, 1)
+    assert text != PHOTO
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, source="cfg.toml")
+    assert expected in str(info.value)
+    assert "secret" not in str(info.value)

@@ -84,6 +84,16 @@ def test_api_protos_and_generated_code_are_shipped(wheel: zipfile.ZipFile) -> No
     assert not expected - names, f"missing from the wheel: {sorted(expected - names)}"
 
 
+def test_simulator_assets_are_shipped(wheel: zipfile.ZipFile) -> None:
+    """The simulated camera's portrait and its credit travel with the simulators (hallsim needs them)."""
+    names = set(wheel.namelist())
+    assets = {
+        f"hallgw_simulators/assets/{p.name}" for p in (REPO / "simulators" / "hallgw_simulators" / "assets").iterdir()
+    }
+    assert {"hallgw_simulators/assets/astronaut.png", "hallgw_simulators/assets/CREDITS.md"} <= assets
+    assert not assets - names, f"missing from the wheel: {sorted(assets - names)}"
+
+
 def test_console_scripts_are_declared(wheel: zipfile.ZipFile) -> None:
     entry_points = configparser.ConfigParser()
     entry_points.read_string(wheel.read(f"{_dist_info(wheel)}/entry_points.txt").decode())

@@ -58,7 +58,7 @@ import time
 from collections.abc import AsyncIterator, Iterable
 from types import TracebackType
 from typing import Any, Final, Self
-from urllib.parse import parse_qs, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qs, urlsplit, urlunsplit
 
 import cv2
 import numpy as np
@@ -83,6 +83,11 @@ __all__ = [
 
 Image = npt.NDArray[np.uint8]
 """A BGR frame, ``(height, width, 3)`` uint8."""
+
+# FFmpeg writes its own errors to stderr, outside the daemon's logs, and a stream's may name its URL
+# with the password. Quiet unless an engineer sets the level: OpenCV reads it when its FFmpeg backend
+# first opens something, which only this module does (-8 is AV_LOG_QUIET, 16 AV_LOG_ERROR).
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 STREAM_SCHEMES: Final = ("http", "https", "rtsp", "rtsps")
 CAMERA_URL_SCHEMES: Final = ("camera", *STREAM_SCHEMES)
@@ -154,6 +159,13 @@ class CameraSpec:
         return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
 
 
+def _without_password(parts: SplitResult) -> str:
+    """The URL with any user and password replaced by ``***``."""
+    if "@" not in parts.netloc:
+        return urlunsplit(parts)
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
+
+
 def parse_camera_spec(spec: str, *, loop: bool = False, fps: float | None = None) -> CameraSpec:
     """Tell what a source spec names; ValueError saying what was expected.
 
@@ -166,13 +178,20 @@ def parse_camera_spec(spec: str, *, loop: bool = False, fps: float | None = None
         raise ValueError("a camera source is a device index, a device path, a video file, an image sequence or a URL")
     if text.isdigit():
         return CameraSpec(kind=SourceKind.DEVICE_INDEX, source=str(int(text)), loop=loop, fps=fps)
-    scheme = urlsplit(text).scheme.lower()
+    parts = urlsplit(text)
+    scheme = parts.scheme.lower()
     if scheme in STREAM_SCHEMES:
-        if not urlsplit(text).hostname:
-            raise ValueError(f"{text!r}: a stream URL names a host, as in http://HOST:PORT/video.mjpg")
+        shown = _without_password(parts)  # an error message is logged: never the password
+        try:
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+        except ValueError:
+            raise ValueError(f"{shown!r}: the port is not a number from 1 to 65535") from None
+        if not parts.hostname:
+            raise ValueError(f"{shown!r}: a stream URL names a host, as in http://HOST:PORT/video.mjpg")
         return CameraSpec(kind=SourceKind.STREAM, source=text, loop=loop, fps=fps)
     if "://" in text:
-        raise ValueError(f"{text!r}: unsupported camera scheme {scheme!r}; streams are {', '.join(STREAM_SCHEMES)}")
+        shown = _without_password(parts)
+        raise ValueError(f"{shown!r}: unsupported camera scheme {scheme!r}; streams are {', '.join(STREAM_SCHEMES)}")
     if not os.path.isabs(text):
         raise ValueError(f"{text!r}: a camera file or device is given by its absolute path")
     if text.startswith("/dev/"):

@@ -94,7 +94,8 @@ def parse_link_url(url: str) -> LinkUrl:
 
         parse_camera_url(url)  # raises ValueError saying what was expected
         return LinkUrl(scheme="camera", path=url)
-    raise ValueError(f"{url!r}: unsupported link scheme {parts.scheme!r}")
+    shown = url if "@" not in parts.netloc else url.replace(parts.netloc, "***@" + parts.netloc.rsplit("@", 1)[1], 1)
+    raise ValueError(f"{shown!r}: unsupported link scheme {parts.scheme!r}")  # never a password in a message
 
 
 def parse_kiosk_url(url: str) -> str:
