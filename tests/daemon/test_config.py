@@ -123,6 +123,9 @@ idle = { 1 = 20 }
 """
 
 
+CAMERA_WITH_LEVELS = 'link = "rtsp://x/s"\n[devices.lighting]\ncapture = { 1 = 1 }\n'
+
+
 def test_photo_machine_devices() -> None:
     cfg = parse_config(PHOTO)
     camera, lights = cfg.devices
@@ -140,7 +143,7 @@ def test_photo_machine_devices() -> None:
         (("idle = { 1 = 20 }", "idle = { 1 = 256 }"), "level 256 is not 0 to 255"),
         (("capture = { 1 = 255, 2 = 200 }", "capture = { 1 = 0 }"), "at least one channel must be lit"),
         (("[devices.lighting]\ncapture = { 1 = 255, 2 = 200 }\nidle = { 1 = 20 }\n", ""), "a lighting device needs"),
-        (('link = "rtsp://user:secret@10.0.0.5/stream"\n', 'link = "rtsp://x/s"\n[devices.lighting]\ncapture = { 1 = 1 }\n'),
+        (('link = "rtsp://user:secret@10.0.0.5/stream"\n', CAMERA_WITH_LEVELS),
          "only a lighting device has levels, not a camera"),
         (('link = "rtsp://user:secret@10.0.0.5/stream"', 'link = "serial:///dev/video0"'),
          "a camera takes a camera link, not serial://"),
