@@ -51,6 +51,12 @@ def test_demo_scenario_has_the_promised_hall() -> None:
         "fp-03": ("window-03", "usbip", None),
         "fp-04": ("window-04", "usbip", None),
     }
+    booths = [s.id for s in demo.stations if s.kind == "booth"]
+    assert booths == ["booth-01", "booth-02"]
+    cameras = {d.id: (d.station, d.transport) for d in demo.devices if d.kind == "camera"}
+    assert {station for station, _ in cameras.values()} == {*windows, *booths}
+    assert {transport for _, transport in cameras.values()} == {"http", "file"}
+    assert {d.station for d in demo.devices if d.kind == "lighting"} == set(booths)
 
 
 def test_fingerprint_scanners_take_serial_or_usbip_transports() -> None:
@@ -147,6 +153,10 @@ def test_daemon_config_has_exactly_the_schema(tmp_path: Path) -> None:
             links[device.id] = f"pcsc://Virtual PCD 00 0{device.slot}"
         if device.transport == "usbip":
             links[device.id] = f"usbip://127.0.0.1:3240?vid=2109&pid=7638&serial=FP-{device.id.upper()}"
+        if device.transport == "http":
+            links[device.id] = f"http://127.0.0.1:{7000 + len(links)}/video.mjpg"
+        if device.transport == "file":
+            links[device.id] = f"camera://{tmp_path}/cameras/{device.id}.avi?loop=1"
     for kiosk in scenario.kiosks:
         links[kiosk.id] = f"kiosk://{kiosk.id}"
     text = render_daemon_config(
@@ -168,7 +178,11 @@ def test_daemon_config_has_exactly_the_schema(tmp_path: Path) -> None:
     assert data["logging"] == {"level": "info", "format": "auto"}
     assert data["supervision"] == dict(SUPERVISION)
     assert all(set(s) == {"id", "kind", "name"} for s in data["stations"])
-    assert all(set(d) == {"id", "kind", "station", "name", "link"} for d in data["devices"])
+    assert all(set(d) == {"id", "kind", "station", "name", "link"} for d in data["devices"] if d["kind"] != "lighting")
+    lights = [d for d in data["devices"] if d["kind"] == "lighting"]
+    assert [d["id"] for d in lights] == ["lights-b1", "lights-b2"]
+    assert all(set(d) == {"id", "kind", "station", "name", "link", "lighting"} for d in lights)
+    assert lights[0]["lighting"] == {"capture": {"1": 255, "2": 255, "3": 180}}
     assert data["devices"][0] == {
         "id": "idr-01",
         "kind": "idcard_reader",
