@@ -202,6 +202,17 @@ class LightingOptions(_Strict):
         return {int(c): v for c, v in self.idle.items()}
 
 
+class ScannerOptions(_Strict):
+    """How a serial barcode scanner frames what it reads (its factory or configured settings)."""
+
+    prefix: Annotated[str, StringConstraints(max_length=16)] = ""
+    """Characters the scanner sends before each code (its preamble); stripped."""
+    suffix: Annotated[str, StringConstraints(max_length=16)] = ""
+    """Characters it sends after each code, before the line end (its postamble); stripped."""
+    terminator: Literal["any", "cr", "lf", "crlf"] = "any"
+    """The line end: CR, LF, CR LF, or any of them (the default)."""
+
+
 class DeviceConfig(_Strict):
     """One device: its kind, its station and the URL of its link."""
 
@@ -213,6 +224,8 @@ class DeviceConfig(_Strict):
     supervision: SupervisionOverride = SupervisionOverride()
     lighting: LightingOptions | None = None
     """A ``lighting`` device's levels (required for that kind, refused for the others)."""
+    scanner: ScannerOptions | None = None
+    """A ``payment_scanner``'s framing (optional for that kind, refused for the others)."""
 
     @field_validator("kind", mode="before")
     @classmethod
@@ -237,6 +250,8 @@ class DeviceConfig(_Strict):
                 if self.kind is DeviceKind.LIGHTING
                 else f"lighting: only a lighting device has levels, not a {self.kind.value}"
             )
+        if self.scanner is not None and self.kind is not DeviceKind.PAYMENT_SCANNER:
+            raise ValueError(f"scanner: only a payment_scanner has scanner framing, not a {self.kind.value}")
         return self
 
 

@@ -38,6 +38,10 @@ KIND_TO_PB: Final = {
     DeviceKind.KIOSK: device_pb2.DEVICE_KIND_KIOSK,
     DeviceKind.CAMERA: device_pb2.DEVICE_KIND_CAMERA,
     DeviceKind.LIGHTING: device_pb2.DEVICE_KIND_LIGHTING,
+    DeviceKind.PAYMENT_SCANNER: device_pb2.DEVICE_KIND_PAYMENT_SCANNER,
+    DeviceKind.FORM_PRINTER: device_pb2.DEVICE_KIND_PRINTER,
+    DeviceKind.TICKET_PRINTER: device_pb2.DEVICE_KIND_TICKET_PRINTER,
+    DeviceKind.DOCUMENT_CAMERA: device_pb2.DEVICE_KIND_DOCUMENT_CAMERA,
 }
 KIND_FROM_PB: Final = {v: k for k, v in KIND_TO_PB.items()}
 ADMIN_TO_PB: Final = {

@@ -43,6 +43,14 @@ STATUS_OF_REASON: Final[dict[str, grpc.StatusCode]] = {
     "LEDGER_CONFLICT": grpc.StatusCode.INTERNAL,
     "PHOTO_NOT_COMPLIANT": grpc.StatusCode.DEADLINE_EXCEEDED,
     "IMAGE_INVALID": grpc.StatusCode.INVALID_ARGUMENT,
+    "NO_PAYMENT_CODE": grpc.StatusCode.DEADLINE_EXCEEDED,
+    "PAPER_OUT": grpc.StatusCode.FAILED_PRECONDITION,
+    "COVER_OPEN": grpc.StatusCode.FAILED_PRECONDITION,
+    "PRINTER_STOPPED": grpc.StatusCode.FAILED_PRECONDITION,
+    "PRINT_FAILED": grpc.StatusCode.ABORTED,
+    "NO_PAGE": grpc.StatusCode.DEADLINE_EXCEEDED,
+    "STATION_CLAIMED": grpc.StatusCode.FAILED_PRECONDITION,
+    "UNKNOWN_VISIT": grpc.StatusCode.NOT_FOUND,
 }
 """Every reason code and its status; docs/api.md lists the same table (a test checks)."""
 

@@ -189,3 +189,59 @@ class ImageInvalidError(GatewayError):
 
     reason = "IMAGE_INVALID"
     action = Action.NONE
+
+
+class NoPaymentCodeError(GatewayError):
+    """No payment code was scanned before the deadline."""
+
+    reason = "NO_PAYMENT_CODE"
+    action = Action.RETRY
+
+
+class PaperOutError(GatewayError):
+    """The printer is out of paper."""
+
+    reason = "PAPER_OUT"
+    action = Action.STAFF
+
+
+class CoverOpenError(GatewayError):
+    """The printer's cover is open."""
+
+    reason = "COVER_OPEN"
+    action = Action.STAFF
+
+
+class PrinterStoppedError(GatewayError):
+    """The print queue is stopped or does not accept jobs."""
+
+    reason = "PRINTER_STOPPED"
+    action = Action.STAFF
+
+
+class PrintFailedError(GatewayError):
+    """A print job stopped, was aborted or canceled; ``details`` has its id and state."""
+
+    reason = "PRINT_FAILED"
+    action = Action.RETRY
+
+
+class NoPageError(GatewayError):
+    """The document camera found no whole page before the deadline; ``details`` has the hints."""
+
+    reason = "NO_PAGE"
+    action = Action.RETRY
+
+
+class StationClaimedError(GatewayError):
+    """The station is claimed by another caller; ``details`` names the holder and the visit."""
+
+    reason = "STATION_CLAIMED"
+    action = Action.STAFF
+
+
+class UnknownVisitError(GatewayError):
+    """The visit was released or its lease expired."""
+
+    reason = "UNKNOWN_VISIT"
+    action = Action.NONE

@@ -28,6 +28,14 @@ class DeviceKind(enum.Enum):
     """A photo machine's camera (a local device, a video source or a network stream), read by OpenCV."""
     LIGHTING = "lighting"
     """A photo machine's studio lights behind a DMX interface (Enttec DMX USB Pro protocol)."""
+    PAYMENT_SCANNER = "payment_scanner"
+    """A desk's serial barcode scanner that reads the applicant's WeChat Pay or Alipay payment code."""
+    FORM_PRINTER = "form_printer"
+    """An A4 printer behind a CUPS queue, for application forms."""
+    TICKET_PRINTER = "ticket_printer"
+    """An ESC/POS thermal printer for queue tickets."""
+    DOCUMENT_CAMERA = "document_camera"
+    """A desk's overhead camera that photographs supporting documents."""
 
 
 LINK_SCHEMES: dict[DeviceKind, frozenset[str]] = {
@@ -38,6 +46,10 @@ LINK_SCHEMES: dict[DeviceKind, frozenset[str]] = {
     DeviceKind.KIOSK: frozenset({"kiosk"}),
     DeviceKind.CAMERA: frozenset({"camera"}),
     DeviceKind.LIGHTING: frozenset({"serial", "tcp"}),
+    DeviceKind.PAYMENT_SCANNER: frozenset({"serial", "tcp"}),
+    DeviceKind.FORM_PRINTER: frozenset({"ipp"}),
+    DeviceKind.TICKET_PRINTER: frozenset({"serial", "tcp", "usb"}),
+    DeviceKind.DOCUMENT_CAMERA: frozenset({"camera"}),
 }
 """The link URL schemes each kind's driver speaks."""
 

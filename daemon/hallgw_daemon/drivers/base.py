@@ -9,7 +9,7 @@ import enum
 from collections.abc import Callable, Mapping
 from typing import ClassVar, TypeVar
 
-from hallgw_daemon.config import LightingOptions
+from hallgw_daemon.config import LightingOptions, ScannerOptions
 from hallgw_daemon.core.errors import InternalError
 from hallgw_daemon.core.model import DeviceKind, utcnow
 from hallgw_daemon.transports import ByteStream, Link, PcscReader, Transport, UsbLink
@@ -45,6 +45,8 @@ class DriverContext:
     """Frame trace subscribers; empty in normal operation (no cost)."""
     lighting: LightingOptions | None = None
     """A lighting device's levels, from its config."""
+    scanner: ScannerOptions | None = None
+    """A payment scanner's framing, from its config (None: the defaults)."""
 
 
 class Driver(abc.ABC):

@@ -101,6 +101,7 @@ class ManagedDevice:
             command_timeout=settings.command_timeout,
             on_link_fault=self._link_fault,
             lighting=config.lighting,
+            scanner=config.scanner,
         )
         self.driver: Driver = driver_cls(self.ctx)
         self._attached = False

@@ -26,6 +26,10 @@ FUNCTION_OF_KIND: Final = {
     DeviceKind.KIOSK: "self_service_certificates",
     DeviceKind.CAMERA: "photo_taking",
     DeviceKind.LIGHTING: "photo_taking",
+    DeviceKind.PAYMENT_SCANNER: "fee_payment",
+    DeviceKind.FORM_PRINTER: "form_printing",
+    DeviceKind.TICKET_PRINTER: "queue_tickets",
+    DeviceKind.DOCUMENT_CAMERA: "document_capture",
 }
 """The business function a device kind serves, as availability names it."""
 UNASSIGNED: Final = "unassigned"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+from collections.abc import Callable
 from typing import Final
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
 import serial
 import serial_asyncio
@@ -44,7 +45,7 @@ class LinkUrl:
             return f"serial://{self.path}?baud={self.baud}"
         if self.scheme == "pcsc":
             return f"pcsc://{self.path}"
-        if self.scheme in ("usb", "usbip", "kiosk"):
+        if self.scheme in ("usb", "usbip", "kiosk", "ipp"):
             return self.path
         if self.scheme == "camera":
             from hallgw_daemon.transports.camera import parse_camera_url  # noqa: PLC0415 - camera imports this module
@@ -53,47 +54,85 @@ class LinkUrl:
         return f"tcp://{self.host}:{self.port}"
 
 
+def _port(parts: SplitResult) -> int | None:
+    try:
+        return parts.port
+    except ValueError:
+        return None
+
+
+def _serial(url: str, parts: SplitResult) -> LinkUrl:
+    query = parse_qs(parts.query)
+    if not parts.path:
+        raise ValueError(f"{url!r}: expected serial:///dev/NAME?baud=N")
+    unknown = set(query) - {"baud"}
+    if unknown:
+        raise ValueError(f"{url!r}: unknown serial option(s) {sorted(unknown)}; only baud is supported")
+    baud_text = query.get("baud", ["115200"])[-1]
+    if not baud_text.isdigit() or int(baud_text) not in BAUD_RATES:
+        raise ValueError(f"{url!r}: baud must be one of {BAUD_RATES}")
+    return LinkUrl(scheme="serial", path=parts.path, baud=int(baud_text))
+
+
+def _tcp(url: str, parts: SplitResult) -> LinkUrl:
+    port = _port(parts)
+    if not parts.hostname or not port:
+        raise ValueError(f"{url!r}: expected tcp://HOST:PORT")
+    return LinkUrl(scheme="tcp", host=parts.hostname, port=port)
+
+
+def _pcsc(url: str, parts: SplitResult) -> LinkUrl:
+    # The reader name as pcscd lists it; spaces may be written as is or %20-escaped.
+    name = unquote(url[len("pcsc://") :]).strip()
+    if not name or not name.isprintable():
+        raise ValueError(f"{url!r}: expected pcsc://READER NAME (as pcsc_scan or `hallctl` lists it)")
+    return LinkUrl(scheme="pcsc", path=name)
+
+
+def _usb(url: str, parts: SplitResult) -> LinkUrl:
+    from hallgw_daemon.transports.usbip_backend import parse_usb_url  # noqa: PLC0415 - keeps pyusb off serial-only paths
+
+    parse_usb_url(url)  # raises ValueError saying what was expected
+    return LinkUrl(scheme=parts.scheme, path=url)
+
+
+def _kiosk(url: str, parts: SplitResult) -> LinkUrl:
+    parse_kiosk_url(url)  # raises ValueError saying what was expected
+    return LinkUrl(scheme="kiosk", path=url)
+
+
+def _ipp(url: str, parts: SplitResult) -> LinkUrl:
+    queue = parts.path.removeprefix("/printers/")
+    if not parts.hostname or parts.query or not parts.path.startswith("/printers/") or not queue or "/" in queue:
+        raise ValueError(f"{url!r}: expected ipp://HOST[:PORT]/printers/QUEUE (a CUPS queue)")
+    return LinkUrl(scheme="ipp", host=parts.hostname, port=_port(parts) or 631, path=url)
+
+
+def _camera(url: str, parts: SplitResult) -> LinkUrl:
+    from hallgw_daemon.transports.camera import parse_camera_url  # noqa: PLC0415 - camera imports this module
+
+    parse_camera_url(url)  # raises ValueError saying what was expected
+    return LinkUrl(scheme="camera", path=url)
+
+
+_PARSERS: Final[dict[str, Callable[[str, SplitResult], LinkUrl]]] = {
+    "serial": _serial,
+    "tcp": _tcp,
+    "pcsc": _pcsc,
+    "usb": _usb,
+    "usbip": _usb,
+    "kiosk": _kiosk,
+    "ipp": _ipp,
+    **dict.fromkeys(("camera", "http", "https", "rtsp", "rtsps"), _camera),
+}
+
+
 def parse_link_url(url: str) -> LinkUrl:
     """Parse and check a link URL; raises ValueError with what was expected."""
     parts = urlsplit(url)
-    query = parse_qs(parts.query)
-    if parts.scheme == "serial":
-        if not parts.path:
-            raise ValueError(f"{url!r}: expected serial:///dev/NAME?baud=N")
-        unknown = set(query) - {"baud"}
-        if unknown:
-            raise ValueError(f"{url!r}: unknown serial option(s) {sorted(unknown)}; only baud is supported")
-        baud_text = query.get("baud", ["115200"])[-1]
-        if not baud_text.isdigit() or int(baud_text) not in BAUD_RATES:
-            raise ValueError(f"{url!r}: baud must be one of {BAUD_RATES}")
-        return LinkUrl(scheme="serial", path=parts.path, baud=int(baud_text))
-    if parts.scheme == "tcp":
-        try:
-            port = parts.port
-        except ValueError:
-            port = None
-        if not parts.hostname or not port:
-            raise ValueError(f"{url!r}: expected tcp://HOST:PORT")
-        return LinkUrl(scheme="tcp", host=parts.hostname, port=port)
-    if parts.scheme == "pcsc":
-        # The reader name as pcscd lists it; spaces may be written as is or %20-escaped.
-        name = unquote(url[len("pcsc://") :]).strip()
-        if not name or not name.isprintable():
-            raise ValueError(f"{url!r}: expected pcsc://READER NAME (as pcsc_scan or `hallctl` lists it)")
-        return LinkUrl(scheme="pcsc", path=name)
-    if parts.scheme in ("usb", "usbip"):
-        from hallgw_daemon.transports.usbip_backend import parse_usb_url  # noqa: PLC0415 - keeps pyusb off serial-only paths
-
-        parse_usb_url(url)  # raises ValueError saying what was expected
-        return LinkUrl(scheme=parts.scheme, path=url)
-    if parts.scheme == "kiosk":
-        parse_kiosk_url(url)  # raises ValueError saying what was expected
-        return LinkUrl(scheme="kiosk", path=url)
-    if parts.scheme in ("camera", "http", "https", "rtsp", "rtsps"):
-        from hallgw_daemon.transports.camera import parse_camera_url  # noqa: PLC0415 - camera imports this module
-
-        parse_camera_url(url)  # raises ValueError saying what was expected
-        return LinkUrl(scheme="camera", path=url)
+    parser = _PARSERS.get(parts.scheme)
+    if parser is not None:
+        return parser(url, parts)
     shown = url if "@" not in parts.netloc else url.replace(parts.netloc, "***@" + parts.netloc.rsplit("@", 1)[1], 1)
     raise ValueError(f"{shown!r}: unsupported link scheme {parts.scheme!r}")  # never a password in a message
 

@@ -23,6 +23,8 @@ class DeviceKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DEVICE_KIND_PAYMENT_SCANNER: _ClassVar[DeviceKind]
     DEVICE_KIND_PRINTER: _ClassVar[DeviceKind]
     DEVICE_KIND_MRZ_READER: _ClassVar[DeviceKind]
+    DEVICE_KIND_TICKET_PRINTER: _ClassVar[DeviceKind]
+    DEVICE_KIND_DOCUMENT_CAMERA: _ClassVar[DeviceKind]
 
 class AdminState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -58,6 +60,8 @@ DEVICE_KIND_LIGHTING: DeviceKind
 DEVICE_KIND_PAYMENT_SCANNER: DeviceKind
 DEVICE_KIND_PRINTER: DeviceKind
 DEVICE_KIND_MRZ_READER: DeviceKind
+DEVICE_KIND_TICKET_PRINTER: DeviceKind
+DEVICE_KIND_DOCUMENT_CAMERA: DeviceKind
 ADMIN_STATE_UNSPECIFIED: AdminState
 ADMIN_STATE_ENABLED: AdminState
 ADMIN_STATE_DISABLED: AdminState
