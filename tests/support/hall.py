@@ -36,6 +36,7 @@ from hallgw_api.v1 import (
     idcard_pb2_grpc,
     kiosk_pb2_grpc,
     photo_pb2_grpc,
+    station_pb2_grpc,
 )
 from hallgw_simulators.control import ControlClient
 from hallgw_simulators.deck import build_deck
@@ -233,6 +234,11 @@ class Hall:
     def fingerprints(self) -> fingerprint_pb2_grpc.FingerprintServiceStub:
         assert self.channel is not None
         return fingerprint_pb2_grpc.FingerprintServiceStub(self.channel)
+
+    @property
+    def stations(self) -> station_pb2_grpc.StationServiceStub:
+        assert self.channel is not None
+        return station_pb2_grpc.StationServiceStub(self.channel)
 
     @property
     def photos(self) -> photo_pb2_grpc.PhotoServiceStub:

@@ -35,6 +35,13 @@ REQUIRED: Final[Mapping[str, Role]] = {
     "/hallgw.v1.KioskService/ListIssuances": Role.ENGINEER,
     "/hallgw.v1.PhotoService/Capture": Role.BUSINESS,
     "/hallgw.v1.PhotoService/Check": Role.BUSINESS,
+    "/hallgw.v1.StationService/ListStations": Role.MONITOR,
+    "/hallgw.v1.StationService/GetStation": Role.MONITOR,
+    "/hallgw.v1.StationService/ClaimStation": Role.BUSINESS,
+    "/hallgw.v1.StationService/HoldStation": Role.BUSINESS,
+    "/hallgw.v1.StationService/RenewClaim": Role.BUSINESS,
+    "/hallgw.v1.StationService/ReleaseStation": Role.BUSINESS,
+    "/hallgw.v1.StationService/BreakClaim": Role.ENGINEER,
 }
 """The role each RPC needs. A method missing here needs ENGINEER (a test checks none is missing)."""
 

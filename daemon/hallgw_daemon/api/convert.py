@@ -126,6 +126,7 @@ def event(ev: Event) -> device_pb2.DeviceEvent:
         device_id=ev.device_id,
         station_id=ev.station_id or "",
         request_id=ev.request_id,
+        visit_id=ev.visit_id,
     )
     p = ev.payload
     if isinstance(p, StateChanged):

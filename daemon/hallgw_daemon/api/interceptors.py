@@ -15,6 +15,7 @@ from google.protobuf.descriptor import ServiceDescriptor
 from hallgw_daemon.api.auth import Authorizer
 from hallgw_daemon.api.errors import to_rpc_status
 from hallgw_daemon.core.errors import DeadlineExceededError, GatewayError, InternalError
+from hallgw_daemon.core.visits import VISIT_METADATA, current_visit
 from hallgw_daemon.logging import get_logger
 
 log = get_logger("hallgw_daemon.api")
@@ -23,10 +24,21 @@ Ctx = grpc.aio.ServicerContext[Any, Any]
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 peer_var: contextvars.ContextVar[str] = contextvars.ContextVar("peer", default="")
+caller_var: contextvars.ContextVar[str] = contextvars.ContextVar("caller", default="")
+"""The caller's name (its certificate's CN, or anonymous), once the role check passed."""
+MAX_VISIT_ID = 64
 
 
 _GENERATED = itertools.count(1)
 _PREFIX = f"gw-{uuid.uuid4().hex[:8]}-"
+
+
+def _visit(context: Ctx) -> str:
+    """The visit the call names in its metadata (empty: none)."""
+    for key, value in context.invocation_metadata() or ():
+        if key == VISIT_METADATA:
+            return str(value)[:MAX_VISIT_ID]
+    return ""
 
 
 def _request_id(request: Any, context: Ctx) -> str:
@@ -73,11 +85,13 @@ def wrap_unary(
     async def unary(request: Any, context: Ctx) -> Any:
         rid = _request_id(request, context)
         request_id_var.set(rid)
+        current_visit.set(_visit(context))
         peer = context.peer() or ""
         peer_var.set(peer)
         started = time.monotonic()
         try:
             caller = auth.check(method, context)
+            caller_var.set(caller.name)
             response = await inner(request, context)
         except Exception as err:
             await _abort(context, err, method, rid, started)
@@ -97,10 +111,12 @@ def wrap_stream(
     async def stream(request: Any, context: Ctx) -> AsyncIterator[Any]:
         rid = _request_id(request, context)
         request_id_var.set(rid)
+        current_visit.set(_visit(context))
         peer_var.set(context.peer() or "")
         started = time.monotonic()
         try:
             caller = auth.check(method, context)
+            caller_var.set(caller.name)
             log.info("rpc stream opened", method=method, request_id=rid, peer=peer_var.get(), caller=caller.name)
             async for item in inner(request, context):
                 yield item

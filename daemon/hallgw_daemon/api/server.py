@@ -22,12 +22,15 @@ from hallgw_api.v1 import (
     kiosk_pb2_grpc,
     photo_pb2,
     photo_pb2_grpc,
+    station_pb2,
+    station_pb2_grpc,
 )
 from hallgw_daemon.api.auth import Authorizer
 from hallgw_daemon.api.interceptors import instrument
 from hallgw_daemon.api.kiosk_service import KioskService
 from hallgw_daemon.api.photo_service import PhotoService
 from hallgw_daemon.api.services import DeviceService, DocumentService, FingerprintService, IdCardService
+from hallgw_daemon.api.station_service import StationService
 from hallgw_daemon.config import ApiSection, TlsSection
 from hallgw_daemon.core.model import DeviceKind, OperState
 from hallgw_daemon.drivers.photo import MAX_UPLOAD
@@ -43,6 +46,7 @@ SERVICE_NAMES = (
     fingerprint_pb2.DESCRIPTOR.services_by_name["FingerprintService"].full_name,
     kiosk_pb2.DESCRIPTOR.services_by_name["KioskService"].full_name,
     photo_pb2.DESCRIPTOR.services_by_name["PhotoService"].full_name,
+    station_pb2.DESCRIPTOR.services_by_name["StationService"].full_name,
 )
 KIND_SERVICE = {
     DeviceKind.IDCARD_READER: SERVICE_NAMES[1],
@@ -93,6 +97,10 @@ class ApiServer:
             instrument(KioskService(registry), kiosk_pb2.DESCRIPTOR.services_by_name["KioskService"], auth),
             self.server,
         )
+        station_pb2_grpc.add_StationServiceServicer_to_server(
+            instrument(StationService(registry), station_pb2.DESCRIPTOR.services_by_name["StationService"], auth),
+            self.server,
+        )
         photo_pb2_grpc.add_PhotoServiceServicer_to_server(
             instrument(PhotoService(registry), photo_pb2.DESCRIPTOR.services_by_name["PhotoService"], auth),
             self.server,
@@ -116,6 +124,8 @@ class ApiServer:
     async def start(self) -> None:
         await self.server.start()
         await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
+        # Stations answer whatever their devices do.
+        await self.health.set(SERVICE_NAMES[6], health_pb2.HealthCheckResponse.SERVING)
         await self.update_health()
 
     async def update_health(self) -> None:

@@ -159,12 +159,14 @@ class DeviceService(device_service_pb2_grpc.DeviceServiceServicer):  # type: ign
         for device_id in request.device_ids:
             self.registry.get(device_id)  # unknown ids are an error, not a silent empty stream
         devices, stations, rid = set(request.device_ids), set(request.station_ids), request.request_id
+        visit = request.visit_id
 
         def accept(ev: Event) -> bool:
             return (
                 (not devices or ev.device_id in devices)
                 and (not stations or ev.station_id in stations)
                 and (not rid or ev.request_id == rid)
+                and (not visit or ev.visit_id == visit)
             )
 
         async with self.registry.bus.subscribe(accept) as sub:

@@ -54,6 +54,8 @@ class EventBus:
         self._seq = itertools.count(1)
         self._queue_size = subscriber_queue
         self.published = 0
+        self.visit_of: Callable[[StationId | None], str] = lambda _station: ""
+        """The visit holding a station now (installed by the registry): stamped on each event."""
 
     def publish(
         self, *, device_id: DeviceId, station_id: StationId | None, payload: Payload, request_id: str = ""
@@ -65,6 +67,7 @@ class EventBus:
             station_id=station_id,
             request_id=request_id,
             payload=payload,
+            visit_id=self.visit_of(station_id),
         )
         self.published += 1
         for sub in self._subs:

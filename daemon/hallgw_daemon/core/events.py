@@ -54,3 +54,5 @@ class Event:
     station_id: StationId | None
     request_id: str
     payload: Payload
+    visit_id: str = ""
+    """The visit holding the device's station when the event happened; empty when none."""

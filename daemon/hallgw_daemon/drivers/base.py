@@ -66,6 +66,9 @@ class Driver(abc.ABC):
     def __init__(self, ctx: DriverContext) -> None:
         self.ctx = ctx
 
+    def drop_personal_data(self) -> None:  # noqa: B027 - most drivers keep nothing between calls
+        """Forget whatever personal data waits in the driver (a scan not yet read): the visit ended."""
+
     @abc.abstractmethod
     def attach(self, transport: Transport) -> None:
         """Start using ``transport`` (no I/O yet)."""

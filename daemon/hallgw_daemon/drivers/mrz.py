@@ -95,6 +95,9 @@ class MrzReaderDriver(Driver):
             raise LinkLostError("the device went offline (its link is closed)", device_id=self.ctx.device_id)
         return await asyncio.shield(self._closed)
 
+    def drop_personal_data(self) -> None:
+        self._scans.clear()
+
     async def detach(self) -> None:
         task, self._task = self._task, None
         if task is not None:

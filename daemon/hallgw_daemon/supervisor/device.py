@@ -105,6 +105,8 @@ class ManagedDevice:
         )
         self.driver: Driver = driver_cls(self.ctx)
         self._attached = False
+        self.access_check: Callable[[StationId | None], None] = lambda _station: None
+        """Raises when the station is claimed for a visit the current call does not name (the registry's)."""
         self._snapshot: DeviceSnapshot | None = None
         self._error_changed = False
         self._snapshot_key: tuple[object, ...] = ()
@@ -237,6 +239,7 @@ class ManagedDevice:
         deadline: float | None,
     ) -> T:
         """Run a business operation on this device's lane, with all the checks and records."""
+        self.access_check(self.station)
         self.check_usable()
         driver = self.driver
         if not isinstance(driver, driver_type):

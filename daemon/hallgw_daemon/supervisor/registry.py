@@ -12,8 +12,10 @@ from hallgw_daemon.config import Config
 from hallgw_daemon.core.bus import EventBus
 from hallgw_daemon.core.errors import UnknownDeviceError
 from hallgw_daemon.core.model import AdminState, DeviceKind
+from hallgw_daemon.core.visits import Visit
 from hallgw_daemon.logging import get_logger
 from hallgw_daemon.supervisor.device import ManagedDevice
+from hallgw_daemon.supervisor.stations import StationRegistry
 
 log = get_logger(__name__)
 
@@ -79,6 +81,20 @@ class DeviceRegistry:
                 rng=random.Random(rng.random()),  # noqa: S311
                 on_admin_change=self._admin_changed,
             )
+        self.stations = StationRegistry(config.stations, on_end=self._visit_ended)
+        bus.visit_of = self.stations.visit_id_at
+        for managed in self.devices.values():
+            managed.access_check = self.stations.check_access
+
+    def _visit_ended(self, visit: Visit, _why: str) -> None:
+        """Drop every personal buffer the station's drivers hold: the visit is over."""
+        for dev in self.devices.values():
+            if dev.station == visit.station_id:
+                dev.driver.drop_personal_data()
+
+    def at(self, station_id: str) -> list[ManagedDevice]:
+        """The devices that fill a station's roles, by kind."""
+        return sorted((d for d in self.devices.values() if d.station == station_id), key=lambda d: d.kind.value)
 
     def _admin_changed(self, _device: ManagedDevice) -> None:
         try:

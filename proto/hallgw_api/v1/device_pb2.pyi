@@ -170,12 +170,13 @@ class DeviceCounters(_message.Message):
     def __init__(self, commands_ok: _Optional[int] = ..., commands_failed: _Optional[int] = ..., link_errors: _Optional[int] = ..., reconnects: _Optional[int] = ..., probe_failures: _Optional[int] = ..., queue_depth: _Optional[int] = ...) -> None: ...
 
 class DeviceEvent(_message.Message):
-    __slots__ = ("sequence", "time", "device_id", "station_id", "request_id", "state_changed", "progress", "finished", "link_fault")
+    __slots__ = ("sequence", "time", "device_id", "station_id", "request_id", "visit_id", "state_changed", "progress", "finished", "link_fault")
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
     DEVICE_ID_FIELD_NUMBER: _ClassVar[int]
     STATION_ID_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    VISIT_ID_FIELD_NUMBER: _ClassVar[int]
     STATE_CHANGED_FIELD_NUMBER: _ClassVar[int]
     PROGRESS_FIELD_NUMBER: _ClassVar[int]
     FINISHED_FIELD_NUMBER: _ClassVar[int]
@@ -185,11 +186,12 @@ class DeviceEvent(_message.Message):
     device_id: str
     station_id: str
     request_id: str
+    visit_id: str
     state_changed: DeviceStateChanged
     progress: CommandProgress
     finished: CommandFinished
     link_fault: LinkFault
-    def __init__(self, sequence: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., device_id: _Optional[str] = ..., station_id: _Optional[str] = ..., request_id: _Optional[str] = ..., state_changed: _Optional[_Union[DeviceStateChanged, _Mapping]] = ..., progress: _Optional[_Union[CommandProgress, _Mapping]] = ..., finished: _Optional[_Union[CommandFinished, _Mapping]] = ..., link_fault: _Optional[_Union[LinkFault, _Mapping]] = ...) -> None: ...
+    def __init__(self, sequence: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., device_id: _Optional[str] = ..., station_id: _Optional[str] = ..., request_id: _Optional[str] = ..., visit_id: _Optional[str] = ..., state_changed: _Optional[_Union[DeviceStateChanged, _Mapping]] = ..., progress: _Optional[_Union[CommandProgress, _Mapping]] = ..., finished: _Optional[_Union[CommandFinished, _Mapping]] = ..., link_fault: _Optional[_Union[LinkFault, _Mapping]] = ...) -> None: ...
 
 class DeviceStateChanged(_message.Message):
     __slots__ = ("device",)

@@ -26,15 +26,15 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from hallgw_api.v1 import device_pb2 as hallgw__api_dot_v1_dot_device__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"hallgw_api/v1/device_service.proto\x12\thallgw.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ahallgw_api/v1/device.proto\"O\n\x12ListDevicesRequest\x12$\n\x05kinds\x18\x01 \x03(\x0e\x32\x15.hallgw.v1.DeviceKind\x12\x13\n\x0bstation_ids\x18\x02 \x03(\t\"9\n\x13ListDevicesResponse\x12\"\n\x07\x64\x65vices\x18\x01 \x03(\x0b\x32\x11.hallgw.v1.Device\"8\n\x10GetDeviceRequest\x12$\n\x06\x64\x65vice\x18\x01 \x01(\x0b\x32\x14.hallgw.v1.DeviceRef\"6\n\x11GetDeviceResponse\x12!\n\x06\x64\x65vice\x18\x01 \x01(\x0b\x32\x11.hallgw.v1.Device\"p\n\x12WatchEventsRequest\x12\x12\n\ndevice_ids\x18\x01 \x03(\t\x12\x13\n\x0bstation_ids\x18\x02 \x03(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12\x1d\n\x15include_current_state\x18\x04 \x01(\x08\"<\n\x13WatchEventsResponse\x12%\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x16.hallgw.v1.DeviceEvent\"\x8c\x01\n\x14SetAdminStateRequest\x12$\n\x06\x64\x65vice\x18\x01 \x01(\x0b\x32\x14.hallgw.v1.DeviceRef\x12*\n\x0b\x61\x64min_state\x18\x02 \x01(\x0e\x32\x15.hallgw.v1.AdminState\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\":\n\x15SetAdminStateResponse\x12!\n\x06\x64\x65vice\x18\x01 \x01(\x0b\x32\x11.hallgw.v1.Device\":\n\x12TraceFramesRequest\x12$\n\x06\x64\x65vice\x18\x01 \x01(\x0b\x32\x14.hallgw.v1.DeviceRef\"\xbb\x01\n\x13TraceFramesResponse\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\tdirection\x18\x02 \x01(\x0e\x32\x19.hallgw.v1.FrameDirection\x12\x0f\n\x07summary\x18\x03 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x04 \x01(\x0c\x12\x0e\n\x06masked\x18\x05 \x01(\x08\x12\x0e\n\x06length\x18\x06 \x01(\r\x12\r\n\x05\x65rror\x18\x07 \x01(\t*q\n\x0e\x46rameDirection\x12\x1f\n\x1b\x46RAME_DIRECTION_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x46RAME_DIRECTION_TO_DEVICE\x10\x01\x12\x1f\n\x1b\x46RAME_DIRECTION_FROM_DEVICE\x10\x02\x32\x99\x03\n\rDeviceService\x12L\n\x0bListDevices\x12\x1d.hallgw.v1.ListDevicesRequest\x1a\x1e.hallgw.v1.ListDevicesResponse\x12\x46\n\tGetDevice\x12\x1b.hallgw.v1.GetDeviceRequest\x1a\x1c.hallgw.v1.GetDeviceResponse\x12N\n\x0bWatchEvents\x12\x1d.hallgw.v1.WatchEventsRequest\x1a\x1e.hallgw.v1.WatchEventsResponse0\x01\x12R\n\rSetAdminState\x12\x1f.hallgw.v1.SetAdminStateRequest\x1a .hallgw.v1.SetAdminStateResponse\x12N\n\x0bTraceFrames\x12\x1d.hallgw.v1.TraceFramesRequest\x1a\x1e.hallgw.v1.TraceFramesResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"hallgw_api/v1/device_service.proto\x12\thallgw.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ahallgw_api/v1/device.proto\"O\n\x12ListDevicesRequest\x12$\n\x05kinds\x18\x01 \x03(\x0e\x32\x15.hallgw.v1.DeviceKind\x12\x13\n\x0bstation_ids\x18\x02 \x03(\t\"9\n\x13ListDevicesResponse\x12\"\n\x07\x64\x65vices\x18\x01 \x03(\x0b\x32\x11.hallgw.v1.Device\"8\n\x10GetDeviceRequest\x12$\n\x06\x64\x65vice\x18\x01 \x01(\x0b\x32\x14.hallgw.v1.DeviceRef\"6\n\x11GetDeviceResponse\x12!\n\x06\x64\x65vice\x18\x01 \x01(\x0b\x32\x11.hallgw.v1.Device\"\x82\x01\n\x12WatchEventsRequest\x12\x12\n\ndevice_ids\x18\x01 \x03(\t\x12\x13\n\x0bstation_ids\x18\x02 \x03(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12\x1d\n\x15include_current_state\x18\x04 \x01(\x08\x12\x10\n\x08visit_id\x18\x05 \x01(\t\"<\n\x13WatchEventsResponse\x12%\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x16.hallgw.v1.DeviceEvent\"\x8c\x01\n\x14SetAdminStateRequest\x12$\n\x06\x64\x65vice\x18\x01 \x01(\x0b\x32\x14.hallgw.v1.DeviceRef\x12*\n\x0b\x61\x64min_state\x18\x02 \x01(\x0e\x32\x15.hallgw.v1.AdminState\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\":\n\x15SetAdminStateResponse\x12!\n\x06\x64\x65vice\x18\x01 \x01(\x0b\x32\x11.hallgw.v1.Device\":\n\x12TraceFramesRequest\x12$\n\x06\x64\x65vice\x18\x01 \x01(\x0b\x32\x14.hallgw.v1.DeviceRef\"\xbb\x01\n\x13TraceFramesResponse\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\tdirection\x18\x02 \x01(\x0e\x32\x19.hallgw.v1.FrameDirection\x12\x0f\n\x07summary\x18\x03 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x04 \x01(\x0c\x12\x0e\n\x06masked\x18\x05 \x01(\x08\x12\x0e\n\x06length\x18\x06 \x01(\r\x12\r\n\x05\x65rror\x18\x07 \x01(\t*q\n\x0e\x46rameDirection\x12\x1f\n\x1b\x46RAME_DIRECTION_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x46RAME_DIRECTION_TO_DEVICE\x10\x01\x12\x1f\n\x1b\x46RAME_DIRECTION_FROM_DEVICE\x10\x02\x32\x99\x03\n\rDeviceService\x12L\n\x0bListDevices\x12\x1d.hallgw.v1.ListDevicesRequest\x1a\x1e.hallgw.v1.ListDevicesResponse\x12\x46\n\tGetDevice\x12\x1b.hallgw.v1.GetDeviceRequest\x1a\x1c.hallgw.v1.GetDeviceResponse\x12N\n\x0bWatchEvents\x12\x1d.hallgw.v1.WatchEventsRequest\x1a\x1e.hallgw.v1.WatchEventsResponse0\x01\x12R\n\rSetAdminState\x12\x1f.hallgw.v1.SetAdminStateRequest\x1a .hallgw.v1.SetAdminStateResponse\x12N\n\x0bTraceFrames\x12\x1d.hallgw.v1.TraceFramesRequest\x1a\x1e.hallgw.v1.TraceFramesResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'hallgw_api.v1.device_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_FRAMEDIRECTION']._serialized_start=993
-  _globals['_FRAMEDIRECTION']._serialized_end=1106
+  _globals['_FRAMEDIRECTION']._serialized_start=1012
+  _globals['_FRAMEDIRECTION']._serialized_end=1125
   _globals['_LISTDEVICESREQUEST']._serialized_start=110
   _globals['_LISTDEVICESREQUEST']._serialized_end=189
   _globals['_LISTDEVICESRESPONSE']._serialized_start=191
@@ -43,18 +43,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETDEVICEREQUEST']._serialized_end=306
   _globals['_GETDEVICERESPONSE']._serialized_start=308
   _globals['_GETDEVICERESPONSE']._serialized_end=362
-  _globals['_WATCHEVENTSREQUEST']._serialized_start=364
-  _globals['_WATCHEVENTSREQUEST']._serialized_end=476
-  _globals['_WATCHEVENTSRESPONSE']._serialized_start=478
-  _globals['_WATCHEVENTSRESPONSE']._serialized_end=538
-  _globals['_SETADMINSTATEREQUEST']._serialized_start=541
-  _globals['_SETADMINSTATEREQUEST']._serialized_end=681
-  _globals['_SETADMINSTATERESPONSE']._serialized_start=683
-  _globals['_SETADMINSTATERESPONSE']._serialized_end=741
-  _globals['_TRACEFRAMESREQUEST']._serialized_start=743
-  _globals['_TRACEFRAMESREQUEST']._serialized_end=801
-  _globals['_TRACEFRAMESRESPONSE']._serialized_start=804
-  _globals['_TRACEFRAMESRESPONSE']._serialized_end=991
-  _globals['_DEVICESERVICE']._serialized_start=1109
-  _globals['_DEVICESERVICE']._serialized_end=1518
+  _globals['_WATCHEVENTSREQUEST']._serialized_start=365
+  _globals['_WATCHEVENTSREQUEST']._serialized_end=495
+  _globals['_WATCHEVENTSRESPONSE']._serialized_start=497
+  _globals['_WATCHEVENTSRESPONSE']._serialized_end=557
+  _globals['_SETADMINSTATEREQUEST']._serialized_start=560
+  _globals['_SETADMINSTATEREQUEST']._serialized_end=700
+  _globals['_SETADMINSTATERESPONSE']._serialized_start=702
+  _globals['_SETADMINSTATERESPONSE']._serialized_end=760
+  _globals['_TRACEFRAMESREQUEST']._serialized_start=762
+  _globals['_TRACEFRAMESREQUEST']._serialized_end=820
+  _globals['_TRACEFRAMESRESPONSE']._serialized_start=823
+  _globals['_TRACEFRAMESRESPONSE']._serialized_end=1010
+  _globals['_DEVICESERVICE']._serialized_start=1128
+  _globals['_DEVICESERVICE']._serialized_end=1537
 # @@protoc_insertion_point(module_scope)

@@ -47,16 +47,18 @@ class GetDeviceResponse(_message.Message):
     def __init__(self, device: _Optional[_Union[_device_pb2.Device, _Mapping]] = ...) -> None: ...
 
 class WatchEventsRequest(_message.Message):
-    __slots__ = ("device_ids", "station_ids", "request_id", "include_current_state")
+    __slots__ = ("device_ids", "station_ids", "request_id", "include_current_state", "visit_id")
     DEVICE_IDS_FIELD_NUMBER: _ClassVar[int]
     STATION_IDS_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_CURRENT_STATE_FIELD_NUMBER: _ClassVar[int]
+    VISIT_ID_FIELD_NUMBER: _ClassVar[int]
     device_ids: _containers.RepeatedScalarFieldContainer[str]
     station_ids: _containers.RepeatedScalarFieldContainer[str]
     request_id: str
     include_current_state: bool
-    def __init__(self, device_ids: _Optional[_Iterable[str]] = ..., station_ids: _Optional[_Iterable[str]] = ..., request_id: _Optional[str] = ..., include_current_state: _Optional[bool] = ...) -> None: ...
+    visit_id: str
+    def __init__(self, device_ids: _Optional[_Iterable[str]] = ..., station_ids: _Optional[_Iterable[str]] = ..., request_id: _Optional[str] = ..., include_current_state: _Optional[bool] = ..., visit_id: _Optional[str] = ...) -> None: ...
 
 class WatchEventsResponse(_message.Message):
     __slots__ = ("event",)
