@@ -4,13 +4,15 @@ events tagged with the visit, and the personal buffers of a station dropped when
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import grpc
 import pytest
 from google.protobuf import duration_pb2
-from support.hall import DOCUMENT_HALL, Hall, by_device, error_info, read_request, running_hall
+from support.hall import DOCUMENT_HALL, HALLCTL, Hall, by_device, error_info, hallctl, read_request, running_hall
 from support.pcscd import Pcscd
 
 from hallgw_api.v1 import device_pb2, device_service_pb2, document_pb2, station_pb2
@@ -181,3 +183,41 @@ async def test_the_end_of_a_visit_drops_the_stations_personal_buffers(tmp_path: 
         with pytest.raises(grpc.aio.AioRpcError) as info:
             await read(second.visit_id)
         assert error_info(info.value)[1] == "NO_DOCUMENT"  # the first visit's scan was dropped with it
+
+
+async def test_hallctl_shows_stations_and_breaks_a_claim(hall: Hall) -> None:
+    visit = (await hall.stations.ClaimStation(claim("window-02", lease=60))).visit
+    code, out, err = await hallctl(hall, "stations")
+    assert code == 0, err
+    assert "window-02" in out and visit.visit_id in out and "idcard_reader idr-02 online" in out
+    code, out, err = await hallctl(hall, "station", "show", "window-02", "--json")
+    shown = json.loads(out)
+    assert shown["visit"]["visit_id"] == visit.visit_id and shown["roles"][0]["device_id"] == "idr-02"
+    code, _, err = await hallctl(hall, "station", "release", "window-02", "--reason", " ")
+    assert code == 2 and "--reason" in err
+    code, out, err = await hallctl(hall, "station", "release", "window-02", "--reason", "app hung", "--json")
+    assert code == 0 and json.loads(out)["released"]["visit_id"] == visit.visit_id, err
+    code, _, err = await hallctl(hall, "station", "release", "window-02", "--reason", "again")
+    assert code == 1 and "UNKNOWN_VISIT" in err
+
+    # visit watch: the events of one visit, live, until stopped.
+    visit = (await hall.stations.ClaimStation(claim("window-02", lease=60))).visit
+    env = {**os.environ, "HALLGW_TARGET": hall.target, "COLUMNS": "160", "no_proxy": "*"}
+    proc = await asyncio.create_subprocess_exec(
+        HALLCTL, "visit", "watch", visit.visit_id, "--json", env=env, stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        await asyncio.sleep(1.5)  # hallctl has subscribed
+        await hall.ctl.insert("idr-02", "resident-1")
+        req = read_request(by_device("idr-02"), "watched-read")
+        await hall.idcard.ReadIdCard(req, timeout=10, metadata=((VISIT, visit.visit_id),))
+        assert proc.stdout is not None
+        async with asyncio.timeout(10):
+            while True:
+                line = json.loads(await proc.stdout.readline())
+                assert line["visit_id"] == visit.visit_id
+                if line["request_id"] == "watched-read":
+                    break
+    finally:
+        proc.terminate()
+        await proc.wait()

@@ -36,6 +36,8 @@ from hallgw_api.v1 import (
     kiosk_pb2_grpc,
     photo_pb2,
     photo_pb2_grpc,
+    station_pb2,
+    station_pb2_grpc,
 )
 
 DEFAULT_TARGET = "127.0.0.1:50051"
@@ -115,6 +117,7 @@ class Gateway:
         self._documents: Any = document_pb2_grpc.DocumentServiceStub(self._channel)
         self._fingerprints: Any = fingerprint_pb2_grpc.FingerprintServiceStub(self._channel)
         self._photos: Any = photo_pb2_grpc.PhotoServiceStub(self._channel)
+        self._stations: Any = station_pb2_grpc.StationServiceStub(self._channel)
         self._kiosks: Any = kiosk_pb2_grpc.KioskServiceStub(self._channel)
 
     def close(self) -> None:
@@ -319,6 +322,29 @@ class Gateway:
             deadline=(attempts or DEFAULT_ATTEMPTS) * (wait + CAPTURE_MARGIN_S) + READ_MARGIN_S,
             on_event=on_event,
         )
+
+    # --- stations ----------------------------------------------------------
+
+    def list_stations(self, kind: str = "") -> list[station_pb2.Station]:
+        """ListStations: every station (of ``kind``) with its roles and visit."""
+        response: station_pb2.ListStationsResponse = self._stations.ListStations(
+            station_pb2.ListStationsRequest(kind=kind), timeout=self.timeout
+        )
+        return list(response.stations)
+
+    def get_station(self, station_id: str) -> station_pb2.Station:
+        """GetStation: one station."""
+        response: station_pb2.GetStationResponse = self._stations.GetStation(
+            station_pb2.GetStationRequest(station_id=station_id), timeout=self.timeout
+        )
+        return response.station
+
+    def break_claim(self, station_id: str, reason: str) -> station_pb2.Visit:
+        """BreakClaim: end whatever visit holds the station."""
+        response: station_pb2.BreakClaimResponse = self._stations.BreakClaim(
+            station_pb2.BreakClaimRequest(station_id=station_id, reason=reason), timeout=self.timeout
+        )
+        return response.visit
 
     # --- photos ------------------------------------------------------------
 

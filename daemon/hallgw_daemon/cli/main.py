@@ -68,6 +68,11 @@ document_app = _group(
     "document", "Travel documents (ICAO 9303): test-read a passport, permit or ID card through its MRZ and chip."
 )
 fingerprint_app = _group("fingerprint", "Fingerprint scanners: test-capture a finger and see its quality score.")
+station_app = _group(
+    "station",
+    "One station: its roles and who holds it (`station show`), or end a stuck visit (`station release`).",
+)
+visit_app = _group("visit", "Visits at claimed stations: follow one visit's events (`visit watch VISIT`).")
 photo_app = _group(
     "photo", "Document photos: check a photo against the standard (with a picture of the analysis), or take one."
 )
@@ -624,6 +629,91 @@ def fingerprint_capture(
             _note(f"the gateway sent no image; {out} was not written", style="yellow")
         elif not settings.json_output:
             _note(f"fingerprint image written to {out} (PNG, {written['size']} bytes)")
+
+
+# --- stations ----------------------------------------------------------------------
+
+STATION_KINDS = ("window", "desk", "booth", "area24")
+
+
+@app.command()
+def stations(
+    ctx: typer.Context,
+    *,
+    kind: Annotated[
+        str | None, typer.Option("--kind", "-k", metavar="KIND", help="Only window, desk, booth or area24.")
+    ] = None,
+    json_flag: JsonFlag = False,
+) -> None:
+    """List the stations: their roles with each device's state, and the visit holding each."""
+    settings = _settings(ctx, json_flag)
+    with _reporting(settings):
+        if kind is not None and kind not in STATION_KINDS:
+            raise usage_error(f"--kind must be one of {', '.join(STATION_KINDS)}")
+        with settings.gateway() as gateway:
+            found = gateway.list_stations(kind or "")
+    if settings.json_output:
+        _emit_json({"stations": [views.station_view(s) for s in found]})
+    else:
+        render.make_console().print(render.stations_table(found, datetime.now(UTC)))
+
+
+@station_app.command("show")
+def station_show(
+    ctx: typer.Context,
+    station: Annotated[str, typer.Argument(metavar="STATION", help="The station id (desk-03).")],
+    *,
+    json_flag: JsonFlag = False,
+) -> None:
+    """One station: each role's device and state, and the visit holding it."""
+    settings = _settings(ctx, json_flag)
+    with _reporting(settings), settings.gateway() as gateway:
+        found = gateway.get_station(station)
+    if settings.json_output:
+        _emit_json(views.station_view(found))
+    else:
+        render.make_console().print(render.station_detail(found, datetime.now(UTC)))
+
+
+@station_app.command("release")
+def station_release(
+    ctx: typer.Context,
+    station: Annotated[str, typer.Argument(metavar="STATION", help="The station to free.")],
+    *,
+    reason: Annotated[str, typer.Option("--reason", "-r", metavar="TEXT", help="Why (logged with your name).")],
+    json_flag: JsonFlag = False,
+) -> None:
+    """End the visit holding a station (an engineer's break of a stuck claim); its personal data is dropped."""
+    settings = _settings(ctx, json_flag)
+    with _reporting(settings):
+        if not reason.strip():
+            raise usage_error("--reason must say why the claim is broken")
+        with settings.gateway() as gateway:
+            visit = gateway.break_claim(station, reason.strip())
+    if settings.json_output:
+        _emit_json({"released": views.visit_view(visit)})
+    else:
+        _note(f"visit {visit.visit_id} of {visit.holder} at {visit.station_id} ended: {reason.strip()}", style="")
+
+
+@visit_app.command("watch")
+def visit_watch(
+    ctx: typer.Context,
+    visit: Annotated[str, typer.Argument(metavar="VISIT", help="The visit id (visit-...).")],
+    *,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Stream the events of one visit live, one line each (JSON lines with --json). Ctrl-C stops (exit 0)."""
+    settings = _settings(ctx, json_flag)
+    request = device_service_pb2.WatchEventsRequest(visit_id=visit)
+    console = render.make_console()
+    with _reporting(settings, on_interrupt=ExitCode.OK), settings.gateway() as gateway:
+        for event in gateway.watch_events(request):
+            if settings.json_output:
+                _emit_json(views.event_view(event), lines=True)
+            else:
+                console.print(render.event_line(event), soft_wrap=True)
+        _note("the gateway ended the event stream")
 
 
 # --- photos ----------------------------------------------------------------------

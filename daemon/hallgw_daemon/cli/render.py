@@ -26,6 +26,7 @@ from hallgw_api.v1 import (
     idcard_pb2,
     kiosk_pb2,
     photo_pb2,
+    station_pb2,
 )
 
 from .names import (
@@ -314,6 +315,8 @@ def event_line(event: device_pb2.DeviceEvent, *, show_request: bool = True) -> T
     text.append_text(details)
     if event.request_id and show_request:
         text.append(f" (req {event.request_id})", style="dim")
+    if event.visit_id:
+        text.append(f" (visit {event.visit_id})", style="dim")
     return text
 
 
@@ -496,6 +499,62 @@ def capture_table(response: fingerprint_pb2.CaptureResponse, *, request_id: str)
         grid.add_row("Image", Text("none", style="yellow"))
     grid.add_row("Scanner", Text(response.device_id or "-"))
     grid.add_row("Request id", Text(request_id, style="dim"))
+    return grid
+
+
+# --- stations --------------------------------------------------------------------
+
+
+def _roles_text(station: station_pb2.Station) -> Text:
+    text = Text()
+    for index, role in enumerate(station.roles):
+        if index:
+            text.append(", ")
+        text.append(f"{kind_word(role.kind)} {role.device_id} ")
+        text.append_text(oper_text(role.oper_state))
+        if role.admin_state != device_pb2.ADMIN_STATE_ENABLED:
+            text.append(" (")
+            text.append_text(admin_text(role.admin_state))
+            text.append(")")
+    return text if station.roles else Text("no devices", style="dim")
+
+
+def _visit_text(station: station_pb2.Station, now: datetime) -> Text:
+    if not station.HasField("visit"):
+        return Text("free", style="dim")
+    visit = station.visit
+    until = "held by its stream" if visit.held_by_stream else f"lease until {iso_utc(visit.expires)}"
+    return Text(f"{visit.visit_id} by {visit.holder}, {until}", style="bold")
+
+
+def stations_table(stations: list[station_pb2.Station], now: datetime) -> Table:
+    """``hallctl stations``: each station, its roles with their states, and who holds it."""
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in ("station", "kind", "name", "roles", "visit"):
+        table.add_column(column)
+    for station in stations:
+        table.add_row(station.station_id, station.kind, station.name, _roles_text(station), _visit_text(station, now))
+    return table
+
+
+def station_detail(station: station_pb2.Station, now: datetime) -> Table:
+    """``hallctl station show``: one station, role by role."""
+    grid = _key_value_grid()
+    grid.add_row("Station", Text(station.station_id))
+    grid.add_row("Kind", Text(station.kind))
+    grid.add_row("Name", Text(station.name))
+    grid.add_row("Area", Text(station.area))
+    for index, role in enumerate(station.roles):
+        line = Text(f"{kind_word(role.kind)}: {role.device_id} ")
+        line.append_text(oper_text(role.oper_state))
+        line.append(", ")
+        line.append_text(admin_text(role.admin_state))
+        grid.add_row("Roles" if index == 0 else "", line)
+    if not station.roles:
+        grid.add_row("Roles", Text("none", style="dim"))
+    grid.add_row("Visit", _visit_text(station, now))
+    if station.HasField("visit"):
+        grid.add_row("  started", _time_text(station.visit.started, True, now))
     return grid
 
 

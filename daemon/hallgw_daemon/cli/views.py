@@ -29,6 +29,7 @@ from hallgw_api.v1 import (
     idcard_pb2,
     kiosk_pb2,
     photo_pb2,
+    station_pb2,
 )
 
 from . import masking
@@ -119,6 +120,7 @@ def event_view(event: device_pb2.DeviceEvent) -> JsonObject:
         "device_id": event.device_id,
         "station_id": event.station_id,
         "request_id": event.request_id,
+        "visit_id": event.visit_id,
         "type": kind or "unknown",
     }
     if kind == "state_changed":
@@ -485,6 +487,41 @@ def capture_view(response: fingerprint_pb2.CaptureResponse, *, request_id: str) 
         "attempt": response.attempt,
         "quality": quality_view(response.quality),
         "image": fingerprint_image_view(response.image) if response.HasField("image") else None,
+    }
+
+
+# --- stations --------------------------------------------------------------------
+
+
+def visit_view(visit: station_pb2.Visit) -> JsonObject:
+    """A visit: its id, station, holder and times (a visit carries no personal data)."""
+    return {
+        "visit_id": visit.visit_id,
+        "station_id": visit.station_id,
+        "holder": visit.holder,
+        "started": iso_utc(visit.started) if visit.HasField("started") else None,
+        "expires": iso_utc(visit.expires) if visit.HasField("expires") else None,
+        "held_by_stream": visit.held_by_stream,
+    }
+
+
+def station_view(station: station_pb2.Station) -> JsonObject:
+    """A station with its roles and its visit."""
+    return {
+        "station_id": station.station_id,
+        "kind": station.kind,
+        "name": station.name,
+        "area": station.area,
+        "roles": [
+            {
+                "kind": kind_word(role.kind),
+                "device_id": role.device_id,
+                "admin_state": admin_word(role.admin_state),
+                "oper_state": oper_word(role.oper_state),
+            }
+            for role in station.roles
+        ],
+        "visit": visit_view(station.visit) if station.HasField("visit") else None,
     }
 
 
