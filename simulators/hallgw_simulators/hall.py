@@ -46,6 +46,8 @@ from hallgw_simulators.mrz_reader_device import DEFAULT_BAUD as MRZ_DEFAULT_BAUD
 from hallgw_simulators.mrz_reader_device import MrzReaderDevice
 from hallgw_simulators.passport_deck import PassportDeck, build_passport_deck
 from hallgw_simulators.passport_pki import write_csca_pem
+from hallgw_simulators.payment_scanner_device import DEFAULT_BAUD as SCANNER_DEFAULT_BAUD
+from hallgw_simulators.payment_scanner_device import PaymentScannerDevice
 from hallgw_simulators.photo_booth import VideoFileCamera, booth_camera
 from hallgw_simulators.scenario import DeviceSpec, Scenario, ScenarioError
 from hallgw_simulators.usbip_server import UsbIpServer
@@ -57,6 +59,7 @@ SimDevice = (
     | FingerprintModuleDevice
     | FingerprintUsbDevice
     | DmxInterfaceDevice
+    | PaymentScannerDevice
     | CameraDevice
     | VideoFileCamera
 )
@@ -214,6 +217,16 @@ class VirtualHall:
                 station=spec.station,
                 name=spec.name,
                 baud=MRZ_DEFAULT_BAUD if mrz_baud is None else mrz_baud,
+            )
+        if spec.kind == "payment_scanner":
+            scanner_baud = baud_override if baud_override is not None else spec.baud
+            return PaymentScannerDevice(
+                device_id=spec.id,
+                seed=self.seed,
+                endpoint=endpoint,
+                station=spec.station,
+                name=spec.name,
+                baud=SCANNER_DEFAULT_BAUD if scanner_baud is None else scanner_baud,
             )
         if spec.kind == "lighting":
             return DmxInterfaceDevice(

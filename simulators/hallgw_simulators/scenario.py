@@ -22,6 +22,7 @@ from hallgw_simulators.passport_deck import build_passport_deck
 STATION_KINDS: Final = ("window", "desk", "booth", "area24")
 DEVICE_KINDS: Final = (
     "idcard_reader", "mrz_reader", "document_reader", "fingerprint_scanner", "kiosk", "camera", "lighting",
+    "payment_scanner",
 )  # fmt: skip
 TRANSPORTS: Final = ("pty", "tcp", "vpcd", "usbip", "mqtt", "http", "file")
 SERIAL_TRANSPORTS: Final = ("pty", "tcp")
@@ -33,6 +34,7 @@ KIND_TRANSPORTS: Final = {
     "kiosk": ("mqtt",),
     "camera": ("http", "file"),
     "lighting": SERIAL_TRANSPORTS,
+    "payment_scanner": SERIAL_TRANSPORTS,
 }
 """The transports each kind of device comes on."""
 KIOSK_KINDS: Final = ("endorsement", "collection", "record_query")

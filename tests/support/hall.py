@@ -27,6 +27,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
 from hallgw_api.v1 import (
+    desk_pb2_grpc,
     device_pb2,
     device_service_pb2,
     device_service_pb2_grpc,
@@ -52,6 +53,8 @@ FINGERPRINT_HALL = SCENARIOS / "fingerprints.toml"
 """A fingerprint scanner on a pty (fp-01) and one on USB/IP (fp-02)."""
 PHOTO_HALL = SCENARIOS / "photos.toml"
 """A photo booth (scripted camera over HTTP and DMX studio lights) and a window camera on a video file."""
+DESK_HALL = SCENARIOS / "desks.toml"
+"""Pre-acceptance desks: desk-01 with a reader, a photo camera, a fingerprint scanner and a payment scanner."""
 KIOSK_HALL = SCENARIOS / "kiosks.toml"
 """A few kiosks of each kind: needs a broker (``broker=`` of :class:`Hall`)."""
 START_TIMEOUT = 20.0
@@ -234,6 +237,11 @@ class Hall:
     def fingerprints(self) -> fingerprint_pb2_grpc.FingerprintServiceStub:
         assert self.channel is not None
         return fingerprint_pb2_grpc.FingerprintServiceStub(self.channel)
+
+    @property
+    def desk(self) -> desk_pb2_grpc.DeskServiceStub:
+        assert self.channel is not None
+        return desk_pb2_grpc.DeskServiceStub(self.channel)
 
     @property
     def stations(self) -> station_pb2_grpc.StationServiceStub:

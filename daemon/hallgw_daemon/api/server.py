@@ -10,6 +10,8 @@ from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined
 from grpc_reflection.v1alpha import reflection
 
 from hallgw_api.v1 import (
+    desk_pb2,
+    desk_pb2_grpc,
     device_service_pb2,
     device_service_pb2_grpc,
     document_pb2,
@@ -26,6 +28,7 @@ from hallgw_api.v1 import (
     station_pb2_grpc,
 )
 from hallgw_daemon.api.auth import Authorizer
+from hallgw_daemon.api.desk_service import DeskService
 from hallgw_daemon.api.interceptors import instrument
 from hallgw_daemon.api.kiosk_service import KioskService
 from hallgw_daemon.api.photo_service import PhotoService
@@ -47,6 +50,7 @@ SERVICE_NAMES = (
     kiosk_pb2.DESCRIPTOR.services_by_name["KioskService"].full_name,
     photo_pb2.DESCRIPTOR.services_by_name["PhotoService"].full_name,
     station_pb2.DESCRIPTOR.services_by_name["StationService"].full_name,
+    desk_pb2.DESCRIPTOR.services_by_name["DeskService"].full_name,
 )
 KIND_SERVICE = {
     DeviceKind.IDCARD_READER: SERVICE_NAMES[1],
@@ -54,6 +58,10 @@ KIND_SERVICE = {
     DeviceKind.FINGERPRINT_SCANNER: SERVICE_NAMES[3],
     DeviceKind.KIOSK: SERVICE_NAMES[4],
     DeviceKind.CAMERA: SERVICE_NAMES[5],
+    DeviceKind.PAYMENT_SCANNER: SERVICE_NAMES[7],
+    DeviceKind.FORM_PRINTER: SERVICE_NAMES[7],
+    DeviceKind.TICKET_PRINTER: SERVICE_NAMES[7],
+    DeviceKind.DOCUMENT_CAMERA: SERVICE_NAMES[7],
 }
 
 
@@ -97,6 +105,10 @@ class ApiServer:
             instrument(KioskService(registry), kiosk_pb2.DESCRIPTOR.services_by_name["KioskService"], auth),
             self.server,
         )
+        desk_pb2_grpc.add_DeskServiceServicer_to_server(
+            instrument(DeskService(registry), desk_pb2.DESCRIPTOR.services_by_name["DeskService"], auth),
+            self.server,
+        )
         station_pb2_grpc.add_StationServiceServicer_to_server(
             instrument(StationService(registry), station_pb2.DESCRIPTOR.services_by_name["StationService"], auth),
             self.server,
@@ -129,9 +141,10 @@ class ApiServer:
         await self.update_health()
 
     async def update_health(self) -> None:
-        """Per device kind: SERVING while at least one device of the kind is usable."""
-        for kind, service in KIND_SERVICE.items():
-            devices = [d for d in self.registry.list() if d.kind is kind]
+        """Per service: SERVING while at least one device of its kinds is usable."""
+        for service in dict.fromkeys(KIND_SERVICE.values()):
+            kinds = {kind for kind, name in KIND_SERVICE.items() if name == service}
+            devices = [d for d in self.registry.list() if d.kind in kinds]
             usable = any(d.oper_state in (OperState.ONLINE, OperState.BUSY) for d in devices)
             status = health_pb2.HealthCheckResponse.SERVING if usable else health_pb2.HealthCheckResponse.NOT_SERVING
             await self.health.set(service, status)

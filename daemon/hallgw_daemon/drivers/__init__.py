@@ -10,6 +10,7 @@ from hallgw_daemon.drivers import idcard as _idcard  # noqa: F401 - registers th
 from hallgw_daemon.drivers import kiosk as _kiosk  # noqa: F401 - registers the kiosk driver
 from hallgw_daemon.drivers import lighting as _lighting  # noqa: F401 - registers the studio light driver
 from hallgw_daemon.drivers import mrz as _mrz  # noqa: F401 - registers the MRZ reader driver
+from hallgw_daemon.drivers import payment_scanner as _payment_scanner  # noqa: F401 - registers the scanner driver
 from hallgw_daemon.drivers import photo as _photo  # noqa: F401 - registers the camera driver
 from hallgw_daemon.drivers.base import Driver, DriverContext, TraceRecord, driver_for, register_driver
 

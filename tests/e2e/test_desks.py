@@ -1,0 +1,78 @@
+"""The desk devices through the real daemon: hallsim's payment-code scanners on a pty and over TCP."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import grpc
+import pytest
+from google.protobuf import duration_pb2
+from support.hall import DESK_HALL, Hall, by_device, error_info, running_hall
+
+from hallgw_api.v1 import desk_pb2, device_pb2, station_pb2
+
+pytestmark = pytest.mark.timeout(120)
+VISIT = "x-hallgw-visit"
+
+
+@pytest.fixture
+async def hall(tmp_path: Path) -> AsyncIterator[Hall]:
+    async with running_hall(tmp_path / "hall", scenario=DESK_HALL, baud=0) as h:
+        yield h
+
+
+def scan_request(device: str, request_id: str, wait: float = 5.0) -> desk_pb2.ScanPaymentCodeRequest:
+    req = desk_pb2.ScanPaymentCodeRequest(device=by_device(device), request_id=request_id)
+    req.wait.CopyFrom(duration_pb2.Duration(seconds=int(wait), nanos=int(wait % 1 * 1e9)))
+    return req
+
+
+@pytest.mark.parametrize(
+    ("device", "kind", "scheme"),
+    [
+        ("pay-d1", "wechat", desk_pb2.PAYMENT_SCHEME_WECHAT_PAY),
+        ("pay-d2", "alipay", desk_pb2.PAYMENT_SCHEME_ALIPAY),
+        ("pay-d1", "invalid", desk_pb2.PAYMENT_SCHEME_UNKNOWN),
+    ],
+)
+async def test_a_payment_code_is_scanned_with_its_scheme(hall: Hall, device: str, kind: str, scheme: int) -> None:
+    call = asyncio.ensure_future(hall.desk.ScanPaymentCode(scan_request(device, f"pay-{kind}"), timeout=20))
+    await asyncio.sleep(0.5)  # the applicant shows the phone a moment after the clerk asks
+    await hall.ctl.fault(device, "scan", kind)
+    resp = await call
+    assert resp.device_id == device and resp.scheme == scheme
+    assert resp.code.isdigit() and 16 <= len(resp.code) <= 24
+    assert resp.code not in hall.logs()
+
+
+async def test_no_code_until_the_deadline(hall: Hall) -> None:
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await hall.desk.ScanPaymentCode(scan_request("pay-d1", "pay-none", wait=1.5), timeout=20)
+    code, reason, _ = error_info(info.value)
+    assert (code, reason) == (grpc.StatusCode.DEADLINE_EXCEEDED, "NO_PAYMENT_CODE")
+    assert 1.4 < loop.time() - started < 4
+
+
+async def test_a_claimed_desk_scans_only_for_its_visit(hall: Hall) -> None:
+    visit = (await hall.stations.ClaimStation(station_pb2.ClaimStationRequest(station_id="desk-01"))).visit
+    ref = device_pb2.DeviceRef(
+        station=device_pb2.StationRef(station_id="desk-01", kind=device_pb2.DEVICE_KIND_PAYMENT_SCANNER)
+    )
+    request = desk_pb2.ScanPaymentCodeRequest(device=ref, request_id="visit-pay")
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await hall.desk.ScanPaymentCode(request, timeout=10)
+    assert error_info(info.value)[1] == "STATION_CLAIMED"
+    call = asyncio.ensure_future(hall.desk.ScanPaymentCode(request, timeout=10, metadata=((VISIT, visit.visit_id),)))
+    await asyncio.sleep(0.5)
+    await hall.ctl.fault("pay-d1", "scan", "alipay")
+    assert (await call).scheme == desk_pb2.PAYMENT_SCHEME_ALIPAY
+
+
+async def test_a_wrong_device_kind_is_refused(hall: Hall) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await hall.desk.ScanPaymentCode(scan_request("idr-d1", "wrong"), timeout=10)
+    assert error_info(info.value)[1] == "INVALID_REQUEST"
