@@ -9,7 +9,7 @@ from pathlib import Path
 import grpc
 import pytest
 from google.protobuf import duration_pb2
-from support.hall import DESK_HALL, Hall, by_device, error_info, running_hall
+from support.hall import DESK_HALL, Hall, by_device, error_info, read_request, running_hall
 
 from hallgw_api.v1 import desk_pb2, device_pb2, station_pb2
 
@@ -76,3 +76,36 @@ async def test_a_wrong_device_kind_is_refused(hall: Hall) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await hall.desk.ScanPaymentCode(scan_request("idr-d1", "wrong"), timeout=10)
     assert error_info(info.value)[1] == "INVALID_REQUEST"
+
+
+async def test_a_reader_swapped_mid_visit_does_not_end_the_visit(hall: Hall) -> None:
+    visit = (await hall.stations.ClaimStation(station_pb2.ClaimStationRequest(station_id="desk-02"))).visit
+    mine = ((VISIT, visit.visit_id),)
+    ref = device_pb2.DeviceRef(
+        station=device_pb2.StationRef(station_id="desk-02", kind=device_pb2.DEVICE_KIND_IDCARD_READER)
+    )
+    await hall.ctl.insert("idr-d2", "resident-1")
+    assert (await hall.idcard.ReadIdCard(read_request(ref, "before"), timeout=10, metadata=mine)).device_id == "idr-d2"
+
+    await hall.ctl.fault("idr-d2", "unplug")  # the desk's reader fails; the engineer maps the spare
+    await hall.wait_oper("idr-d2", device_pb2.OPER_STATE_OFFLINE, timeout=10)
+    answer = await hall.stations.AssignRole(station_pb2.AssignRoleRequest(station_id="desk-02", device_id="idr-spare"))
+    assert answer.replaced_device_id == "idr-d2"
+    assert [(r.kind, r.device_id) for r in answer.station.roles if r.kind == device_pb2.DEVICE_KIND_IDCARD_READER] == [
+        (device_pb2.DEVICE_KIND_IDCARD_READER, "idr-spare")
+    ]
+    assert answer.station.visit.visit_id == visit.visit_id  # the visit goes on
+    assert (await hall.device("idr-d2")).station_id == "desk-09"  # the failed reader went to the shelf
+
+    await hall.ctl.insert("idr-spare", "resident-1")
+    after = await hall.idcard.ReadIdCard(read_request(ref, "after"), timeout=10, metadata=mine)
+    assert after.device_id == "idr-spare" and after.card.HasField("resident_id")
+    with pytest.raises(grpc.aio.AioRpcError) as info:  # the spare serves the claimed desk now: the visit guards it
+        await hall.idcard.ReadIdCard(read_request(by_device("idr-spare"), "intruder"), timeout=10)
+    assert error_info(info.value)[1] == "STATION_CLAIMED"
+
+    # The swap survives a restart of the gateway (visits do not: they live in its memory).
+    await hall.stop_daemon()
+    await hall.start_daemon()
+    station = (await hall.stations.GetStation(station_pb2.GetStationRequest(station_id="desk-02"))).station
+    assert "idr-spare" in [r.device_id for r in station.roles] and not station.HasField("visit")

@@ -46,6 +46,7 @@ REQUIRED: Final[Mapping[str, Role]] = {
     "/hallgw.v1.StationService/RenewClaim": Role.BUSINESS,
     "/hallgw.v1.StationService/ReleaseStation": Role.BUSINESS,
     "/hallgw.v1.StationService/BreakClaim": Role.ENGINEER,
+    "/hallgw.v1.StationService/AssignRole": Role.ENGINEER,
 }
 """The role each RPC needs. A method missing here needs ENGINEER (a test checks none is missing)."""
 

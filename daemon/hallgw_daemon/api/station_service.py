@@ -126,6 +126,12 @@ class StationService(station_pb2_grpc.StationServiceServicer):  # type: ignore[m
     ) -> station_pb2.ReleaseStationResponse:
         return station_pb2.ReleaseStationResponse(visit=_visit(self.stations.release(request.visit_id)))
 
+    async def AssignRole(self, request: station_pb2.AssignRoleRequest, context: Ctx) -> station_pb2.AssignRoleResponse:
+        _, replaced = self.registry.assign(request.station_id, request.device_id)
+        return station_pb2.AssignRoleResponse(
+            station=self._station(request.station_id), replaced_device_id=replaced.id if replaced else ""
+        )
+
     async def BreakClaim(self, request: station_pb2.BreakClaimRequest, context: Ctx) -> station_pb2.BreakClaimResponse:
         reason = request.reason.strip()
         if not reason or len(reason) > MAX_REASON or not reason.isprintable():

@@ -339,6 +339,13 @@ class Gateway:
         )
         return response.station
 
+    def assign_role(self, station_id: str, device_id: str) -> station_pb2.AssignRoleResponse:
+        """AssignRole: the device takes its kind's role at the station."""
+        response: station_pb2.AssignRoleResponse = self._stations.AssignRole(
+            station_pb2.AssignRoleRequest(station_id=station_id, device_id=device_id), timeout=self.timeout
+        )
+        return response
+
     def break_claim(self, station_id: str, reason: str) -> station_pb2.Visit:
         """BreakClaim: end whatever visit holds the station."""
         response: station_pb2.BreakClaimResponse = self._stations.BreakClaim(

@@ -696,6 +696,26 @@ def station_release(
         _note(f"visit {visit.visit_id} of {visit.holder} at {visit.station_id} ended: {reason.strip()}", style="")
 
 
+@station_app.command("assign")
+def station_assign(
+    ctx: typer.Context,
+    station: Annotated[str, typer.Argument(metavar="STATION", help="The station (desk-03).")],
+    device: Annotated[str, typer.Argument(metavar="DEVICE", help="The device that takes its kind's role there.")],
+    *,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Make a device (a spare) fill its kind's role at a station; a visit there goes on with it."""
+    settings = _settings(ctx, json_flag)
+    with _reporting(settings), settings.gateway() as gateway:
+        answer = gateway.assign_role(station, device)
+    if settings.json_output:
+        _emit_json({"station": views.station_view(answer.station), "replaced": answer.replaced_device_id or None})
+        return
+    render.make_console().print(render.station_detail(answer.station, datetime.now(UTC)))
+    if answer.replaced_device_id:
+        _note(f"{device} replaces {answer.replaced_device_id} at {station}", style="")
+
+
 @visit_app.command("watch")
 def visit_watch(
     ctx: typer.Context,

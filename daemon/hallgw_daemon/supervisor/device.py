@@ -115,7 +115,7 @@ class ManagedDevice:
     def snapshot(self) -> DeviceSnapshot:
         """The device now; the same (cached) object while nothing changed, so readers can reuse conversions."""
         key = (
-            self.admin_state, self.admin_since, self.admin_reason, self.oper_state, self.oper_since,
+            self.station, self.admin_state, self.admin_since, self.admin_reason, self.oper_state, self.oper_since,
             self.last_error, id(self.identity), *self._counters.values(), self.lane.depth,
             tuple(self.driver.consumables().items()),
         )  # fmt: skip
@@ -141,6 +141,13 @@ class ManagedDevice:
             counters=Counters(**self._counters, queue_depth=self.lane.depth),
             consumables=dict(self.driver.consumables()),
         )
+
+    def move_to(self, station: StationId | None) -> None:
+        """Fill a role at another station (or none): an engineer swapped devices; watchers see it."""
+        if station == self.station:
+            return
+        self.station = station
+        self._publish_state()
 
     def _publish_state(self, request_id: str = "") -> None:
         self._error_changed = False

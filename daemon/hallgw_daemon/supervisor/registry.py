@@ -10,8 +10,8 @@ from pathlib import Path
 
 from hallgw_daemon.config import Config
 from hallgw_daemon.core.bus import EventBus
-from hallgw_daemon.core.errors import UnknownDeviceError
-from hallgw_daemon.core.model import AdminState, DeviceKind
+from hallgw_daemon.core.errors import InvalidRequestError, UnknownDeviceError
+from hallgw_daemon.core.model import AdminState, DeviceKind, StationId
 from hallgw_daemon.core.visits import Visit
 from hallgw_daemon.logging import get_logger
 from hallgw_daemon.supervisor.device import ManagedDevice
@@ -58,6 +58,31 @@ class AdminStateStore:
         os.replace(tmp, self.path)
 
 
+class RoleStore:
+    """Roles an engineer reassigned survive restarts: device id -> station id (or null), JSON, atomic."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def load(self) -> dict[str, str | None]:
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as err:
+            log.warning("role file unreadable; the config's roles apply", path=str(self.path), error=str(err))
+            return {}
+        if not isinstance(raw, dict):
+            return {}
+        return {str(k): (str(v) if v is not None else None) for k, v in raw.items() if isinstance(v, str | None)}
+
+    def save(self, moved: dict[str, str | None]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(moved, indent=1, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, self.path)
+
+
 class DeviceRegistry:
     """Every configured device, built from the config."""
 
@@ -82,6 +107,15 @@ class DeviceRegistry:
                 on_admin_change=self._admin_changed,
             )
         self.stations = StationRegistry(config.stations, on_end=self._visit_ended)
+        self.roles = RoleStore(Path(config.gateway.state_dir) / "roles.json")
+        self._moved: dict[str, str | None] = {}
+        for device_id, station in self.roles.load().items():
+            managed = self.devices.get(device_id)
+            if managed is None or (station is not None and station not in self.stations.stations):
+                log.warning("reassigned role ignored: no such device or station", device_id=device_id)
+                continue
+            managed.station = StationId(station) if station else None
+            self._moved[device_id] = station
         bus.visit_of = self.stations.visit_id_at
         for managed in self.devices.values():
             managed.access_check = self.stations.check_access
@@ -91,6 +125,35 @@ class DeviceRegistry:
         for dev in self.devices.values():
             if dev.station == visit.station_id:
                 dev.driver.drop_personal_data()
+
+    def assign(self, station_id: str, device_id: str) -> tuple[ManagedDevice, ManagedDevice | None]:
+        """Make ``device_id`` fill its kind's role at ``station_id``; the device it replaces has no station
+        (it takes the newcomer's old one, if any). A visit at the station goes on. Persisted."""
+        self.stations.station(station_id)
+        dev = self.get(device_id)
+        if dev.kind is DeviceKind.KIOSK:
+            raise InvalidRequestError("kiosks are addressed by id, not by role: they are not reassigned")
+        if dev.station == station_id:
+            return dev, None
+        replaced = next((d for d in self.at(station_id) if d.kind is dev.kind), None)
+        old_station = dev.station
+        if replaced is not None:
+            replaced.move_to(old_station)
+            self._moved[replaced.id] = old_station
+        dev.move_to(StationId(station_id))
+        self._moved[dev.id] = station_id
+        try:
+            self.roles.save(self._moved)
+        except OSError as err:
+            log.error("reassigned roles not saved", path=str(self.roles.path), error=str(err))
+        log.info(
+            "role reassigned",
+            station_id=station_id,
+            kind=dev.kind.value,
+            device_id=dev.id,
+            replaced=replaced.id if replaced else None,
+        )
+        return dev, replaced
 
     def at(self, station_id: str) -> list[ManagedDevice]:
         """The devices that fill a station's roles, by kind."""

@@ -150,3 +150,19 @@ class BreakClaimResponse(_message.Message):
     VISIT_FIELD_NUMBER: _ClassVar[int]
     visit: Visit
     def __init__(self, visit: _Optional[_Union[Visit, _Mapping]] = ...) -> None: ...
+
+class AssignRoleRequest(_message.Message):
+    __slots__ = ("station_id", "device_id")
+    STATION_ID_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_ID_FIELD_NUMBER: _ClassVar[int]
+    station_id: str
+    device_id: str
+    def __init__(self, station_id: _Optional[str] = ..., device_id: _Optional[str] = ...) -> None: ...
+
+class AssignRoleResponse(_message.Message):
+    __slots__ = ("station", "replaced_device_id")
+    STATION_FIELD_NUMBER: _ClassVar[int]
+    REPLACED_DEVICE_ID_FIELD_NUMBER: _ClassVar[int]
+    station: Station
+    replaced_device_id: str
+    def __init__(self, station: _Optional[_Union[Station, _Mapping]] = ..., replaced_device_id: _Optional[str] = ...) -> None: ...

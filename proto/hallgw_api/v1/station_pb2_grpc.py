@@ -75,6 +75,11 @@ class StationServiceStub:
                 request_serializer=hallgw__api_dot_v1_dot_station__pb2.BreakClaimRequest.SerializeToString,
                 response_deserializer=hallgw__api_dot_v1_dot_station__pb2.BreakClaimResponse.FromString,
                 _registered_method=True)
+        self.AssignRole = channel.unary_unary(
+                '/hallgw.v1.StationService/AssignRole',
+                request_serializer=hallgw__api_dot_v1_dot_station__pb2.AssignRoleRequest.SerializeToString,
+                response_deserializer=hallgw__api_dot_v1_dot_station__pb2.AssignRoleResponse.FromString,
+                _registered_method=True)
 
 
 class StationServiceServicer:
@@ -140,6 +145,16 @@ class StationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AssignRole(self, request, context):
+        """Makes a device fill its kind's role at a station (an engineer swaps a failed
+        reader for a spare). The device it replaces leaves the station (it takes the
+        newcomer's old station, if any). A visit at the station goes on: calls by role
+        reach the new device. Survives restarts. Errors: INVALID_REQUEST, UNKNOWN_DEVICE.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_StationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -177,6 +192,11 @@ def add_StationServiceServicer_to_server(servicer, server):
                     servicer.BreakClaim,
                     request_deserializer=hallgw__api_dot_v1_dot_station__pb2.BreakClaimRequest.FromString,
                     response_serializer=hallgw__api_dot_v1_dot_station__pb2.BreakClaimResponse.SerializeToString,
+            ),
+            'AssignRole': grpc.unary_unary_rpc_method_handler(
+                    servicer.AssignRole,
+                    request_deserializer=hallgw__api_dot_v1_dot_station__pb2.AssignRoleRequest.FromString,
+                    response_serializer=hallgw__api_dot_v1_dot_station__pb2.AssignRoleResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -374,6 +394,33 @@ class StationService:
             '/hallgw.v1.StationService/BreakClaim',
             hallgw__api_dot_v1_dot_station__pb2.BreakClaimRequest.SerializeToString,
             hallgw__api_dot_v1_dot_station__pb2.BreakClaimResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AssignRole(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hallgw.v1.StationService/AssignRole',
+            hallgw__api_dot_v1_dot_station__pb2.AssignRoleRequest.SerializeToString,
+            hallgw__api_dot_v1_dot_station__pb2.AssignRoleResponse.FromString,
             options,
             channel_credentials,
             insecure,
