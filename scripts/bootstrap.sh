@@ -43,6 +43,13 @@ apt_packages=(
     git                # buf breaking compares with main
     libjpeg-turbo-progs  # djpeg: tests decode the simulated passport face (JPEG)
     libopenjp2-tools     # opj_decompress: ... and its JPEG 2000 variant
+    cups                 # cupsd: the form printer's queue; tests start a private one on 127.0.0.1
+    cups-client          # lpadmin, lpstat, cupsdisable: queue setup (docs/form-printer.md) and the tests
+    cups-ipp-utils       # ipptool: engineers check a queue by hand
+    printer-driver-cups-pdf  # the cups-pdf backend: a queue that prints to PDF files (tests, demo)
+    libcups2-dev         # cups/cups.h: pycups builds from source
+    poppler-utils        # pdftotext, pdffonts: tests read the printed form back
+    fonts-wqy-microhei   # the form's CJK font (TrueType outlines, which reportlab can embed)
 )
 # venv and ensurepip are split out of Debian's python; only needed when python3 lacks them.
 python_for_venv=${PYTHON:-$(command -v python3 || true)}

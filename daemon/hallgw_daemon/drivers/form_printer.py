@@ -24,7 +24,7 @@ accepting jobs
 (``-warning`` and ``-report`` reasons, such as ``media-low-warning``, do not stop
 a print.) Otherwise the form is rendered off the loop
 (:func:`~hallgw_daemon.drivers.form_pdf.render_application_form`), submitted, and
-followed by reading its job state, first every 20 ms, backing off to 250 ms
+followed by reading its job state, first every 20 ms, backing off to 100 ms
 (CUPS finishes a one-page job in 100-350 ms). Each change is a progress event:
 ``QUEUED`` once the job exists, ``PRINTING`` when CUPS starts processing it,
 ``COMPLETED`` when the printer has taken the whole job. The job's ending:
@@ -90,7 +90,7 @@ log = get_logger(__name__)
 JOB_TITLE: Final = "application form"
 """Every job's title: CUPS logs it, lists it and names output files by it, so never anything personal."""
 POLL_FIRST: Final = 0.02
-POLL_MAX: Final = 0.25
+POLL_MAX: Final = 0.1
 CANCEL_TIMEOUT: Final = 2.0
 FORM_PAGES: Final = 1
 PAPER_OUT_REASONS: Final = ("media-empty", "media-needed")
