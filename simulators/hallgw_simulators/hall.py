@@ -34,6 +34,7 @@ from hallgw_simulators.daemon_config import render_daemon_config
 from hallgw_simulators.deck import Deck, build_deck
 from hallgw_simulators.dmx_device import DmxInterfaceDevice
 from hallgw_simulators.document_reader_device import DocumentReaderDevice
+from hallgw_simulators.document_scene import document_camera
 from hallgw_simulators.faults import FaultArg, FaultError
 from hallgw_simulators.fingerprint_device import DEFAULT_BAUD as FINGERPRINT_DEFAULT_BAUD
 from hallgw_simulators.fingerprint_device import FingerprintModuleDevice
@@ -183,6 +184,10 @@ class VirtualHall:
     def _device(self, spec: DeviceSpec, baud_override: int | None) -> SimDevice:
         if spec.kind == "camera":
             return self._camera(spec)
+        if spec.kind == "document_camera":
+            return document_camera(
+                spec.id, script=spec.script or "two_pages", seed=self.seed, station=spec.station, name=spec.name
+            )
         if spec.kind == "document_reader":
             return DocumentReaderDevice(
                 device_id=spec.id,

@@ -22,7 +22,7 @@ from hallgw_simulators.passport_deck import build_passport_deck
 STATION_KINDS: Final = ("window", "desk", "booth", "area24")
 DEVICE_KINDS: Final = (
     "idcard_reader", "mrz_reader", "document_reader", "fingerprint_scanner", "kiosk", "camera", "lighting",
-    "payment_scanner",
+    "payment_scanner", "document_camera",
 )  # fmt: skip
 TRANSPORTS: Final = ("pty", "tcp", "vpcd", "usbip", "mqtt", "http", "file")
 SERIAL_TRANSPORTS: Final = ("pty", "tcp")
@@ -35,12 +35,14 @@ KIND_TRANSPORTS: Final = {
     "camera": ("http", "file"),
     "lighting": SERIAL_TRANSPORTS,
     "payment_scanner": SERIAL_TRANSPORTS,
+    "document_camera": ("http",),
 }
 """The transports each kind of device comes on."""
 KIOSK_KINDS: Final = ("endorsement", "collection", "record_query")
-CAMERA_SCRIPTS: Final = ("walk_in", "still")
-"""What a simulated camera shows (hallgw_simulators.photo_booth.SCRIPTS)."""
 """A kiosk's own kind (``kiosk_kind``), as in the kiosk protocol."""
+SCRIPTS_OF_KIND: Final = {"camera": ("walk_in", "still"), "document_camera": ("two_pages", "still", "empty", "dark")}
+"""What each simulated camera can show: hallgw_simulators.photo_booth.SCRIPTS, document_scene.SCRIPTS."""
+CAMERA_SCRIPTS: Final = ("walk_in", "still", "two_pages", "empty", "dark")
 MAX_KIOSKS: Final = 5000
 VPCD_SLOTS: Final = 2
 """vpcd's slots per pcscd (readers Virtual PCD 00 00 and 00 01)."""
@@ -378,9 +380,12 @@ class _DeviceParser:
         return slots
 
     def _script(self, table: _Table, kind: str) -> str | None:
+        allowed = SCRIPTS_OF_KIND.get(kind, ())
         script = table.string("script", choices=CAMERA_SCRIPTS)
-        if script is not None and kind != "camera":
-            raise table.error("script", "only a camera has a script")
+        if script is not None and script not in allowed:
+            if not allowed:
+                raise table.error("script", "only a camera or a document camera has a script")
+            raise table.error("script", f"a {kind} plays {' or '.join(allowed)}, not {script!r}")
         return script
 
     def _card(self, table: _Table, kind: str) -> str | None:

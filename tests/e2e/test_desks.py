@@ -6,12 +6,14 @@ import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import cv2
 import grpc
+import numpy as np
 import pytest
 from google.protobuf import duration_pb2
 from support.hall import DESK_HALL, Hall, by_device, error_info, read_request, running_hall
 
-from hallgw_api.v1 import desk_pb2, device_pb2, station_pb2
+from hallgw_api.v1 import desk_pb2, device_pb2, device_service_pb2, station_pb2
 
 pytestmark = pytest.mark.timeout(120)
 VISIT = "x-hallgw-visit"
@@ -109,3 +111,49 @@ async def test_a_reader_swapped_mid_visit_does_not_end_the_visit(hall: Hall) -> 
     await hall.start_daemon()
     station = (await hall.stations.GetStation(station_pb2.GetStationRequest(station_id="desk-02"))).station
     assert "idr-spare" in [r.device_id for r in station.roles] and not station.HasField("visit")
+
+
+async def test_a_document_page_is_captured_after_guidance(hall: Hall) -> None:
+    events = hall.devices.WatchEvents(
+        device_service_pb2.WatchEventsRequest(device_ids=["dcam-d1"], include_current_state=True)
+    )
+    stream = aiter(events)
+    await anext(stream)
+    await hall.ctl.fault("dcam-d1", "restart")  # an empty desk, the page placed cut off, then placed well
+    request = desk_pb2.CaptureDocumentRequest(
+        device=by_device("dcam-d1"), request_id="page-1", dpi=150, format=desk_pb2.PAGE_FORMAT_JPEG
+    )
+    call = asyncio.ensure_future(hall.desk.CaptureDocument(request, timeout=30))
+    stages: list[str] = []
+    async with asyncio.timeout(30):
+        async for item in stream:
+            if item.event.request_id != "page-1":
+                continue
+            if item.event.WhichOneof("payload") == "progress":
+                stages.append(item.event.progress.stage)
+            if item.event.WhichOneof("payload") == "finished":
+                break
+    events.cancel()
+    resp = await call
+    assert stages[0] == "PLACE_PAGE" and stages[-1] == "CAPTURED" and "PAGE_CUT_OFF" in stages, stages
+    assert (resp.width, resp.height, resp.dpi, resp.pages) == (1240, 1754, 150, 1)  # A4 at 150 dpi
+    page = cv2.imdecode(np.frombuffer(resp.data, np.uint8), cv2.IMREAD_COLOR)
+    assert page is not None and page.shape == (1754, 1240, 3)
+
+
+async def test_two_pages_as_one_pdf_and_bad_requests(hall: Hall) -> None:
+    await hall.ctl.fault("dcam-d1", "restart")
+    request = desk_pb2.CaptureDocumentRequest(
+        device=by_device("dcam-d1"), request_id="pages-2", pages=2, dpi=100, format=desk_pb2.PAGE_FORMAT_PDF
+    )
+    resp = await hall.desk.CaptureDocument(request, timeout=40)
+    assert resp.data.startswith(b"%PDF-") and resp.pages == 2 and resp.format == desk_pb2.PAGE_FORMAT_PDF
+    assert resp.data.count(b"/Type /Page\n") + resp.data.count(b"/Type /Page ") + resp.data.count(b"/Type/Page") >= 2
+    for bad in (
+        desk_pb2.CaptureDocumentRequest(device=by_device("dcam-d1"), request_id="b", pages=2),
+        desk_pb2.CaptureDocumentRequest(device=by_device("dcam-d1"), request_id="b", dpi=600),
+        desk_pb2.CaptureDocumentRequest(device=by_device("pay-d1"), request_id="b"),
+    ):
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await hall.desk.CaptureDocument(bad, timeout=10)
+        assert error_info(info.value)[1] == "INVALID_REQUEST"

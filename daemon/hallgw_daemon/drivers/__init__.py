@@ -5,6 +5,7 @@ library is missing fails to register and disables its own kind only.
 """
 
 from hallgw_daemon.drivers import document as _document  # noqa: F401 - registers the document reader driver
+from hallgw_daemon.drivers import document_camera as _document_camera  # noqa: F401 - registers the page camera
 from hallgw_daemon.drivers import fingerprint as _fingerprint  # noqa: F401 - registers the fingerprint driver
 from hallgw_daemon.drivers import idcard as _idcard  # noqa: F401 - registers the ID card driver
 from hallgw_daemon.drivers import kiosk as _kiosk  # noqa: F401 - registers the kiosk driver
