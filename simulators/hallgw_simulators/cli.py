@@ -52,6 +52,13 @@ def _address(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
+def _cups(text: str) -> str:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT of a CUPS server, got {text!r}")
+    return text
+
+
 def _broker(text: str) -> str:
     try:
         broker_address(text)
@@ -81,6 +88,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="override the scenario's seed")
     run.add_argument(
         "--baud", type=_baud, help="line rate of every serial device, overriding the scenario (0 = unpaced)"
+    )
+    run.add_argument(
+        "--cups", type=_cups, help="the CUPS server of the form printers' queues, HOST:PORT (overrides [hall] cups)"
     )
     run.add_argument(
         "--broker", type=_broker, help="the kiosks' MQTT broker, mqtt://HOST:PORT (overrides [hall] broker)"
@@ -160,6 +170,7 @@ def _run(args: argparse.Namespace) -> int:
             seed=args.seed,
             baud=args.baud,
             broker=args.broker,
+            cups=args.cups,
         )
     except ScenarioError as err:
         print(f"hallsim: {err}", file=sys.stderr)

@@ -42,6 +42,8 @@ _KIND_NAMES: Final = {
     "lighting": "studio lights",
     "payment_scanner": "payment-code scanner",
     "document_camera": "document camera",
+    "ticket_printer": "ticket printer",
+    "form_printer": "form printer",
 }
 LIGHTING: Final = "capture = { 1 = 255, 2 = 255, 3 = 180 }"
 """The studio lights' levels in a simulated hall: key, fill and background lamps on DMX channels 1-3,

@@ -51,7 +51,45 @@ from hallgw_simulators.payment_scanner_device import DEFAULT_BAUD as SCANNER_DEF
 from hallgw_simulators.payment_scanner_device import PaymentScannerDevice
 from hallgw_simulators.photo_booth import VideoFileCamera, booth_camera
 from hallgw_simulators.scenario import DeviceSpec, Scenario, ScenarioError
+from hallgw_simulators.ticket_printer_device import DEFAULT_BAUD as TICKET_DEFAULT_BAUD
+from hallgw_simulators.ticket_printer_device import TicketPrinterDevice
 from hallgw_simulators.usbip_server import UsbIpServer
+
+
+class CupsQueue:
+    """A form printer of the scenario: a queue on a real CUPS server, which hallsim does not simulate.
+
+    The hall only names it (``ipp://SERVER/printers/QUEUE`` in the daemon config); the
+    server and its queue are whoever runs the hall's business (a test's private cupsd,
+    the demo's). It takes no faults: stop, disable or fill the queue with CUPS's tools.
+    """
+
+    kind: Final = "form_printer"
+
+    def __init__(self, device_id: str, *, server: str, queue: str, station: str | None, name: str | None) -> None:
+        self.device_id = device_id
+        self.server = server
+        self.queue = queue
+        self.station = station
+        self.name = name
+
+    @property
+    def link_url(self) -> str:
+        return f"ipp://{self.server}/printers/{self.queue}"
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def apply_fault(self, name: str, args: Sequence[FaultArg] = ()) -> None:
+        raise FaultError(f"{self.device_id} is a CUPS queue: use cupsdisable, cupsaccept or lpadmin on its server")
+
+    def describe(self) -> dict[str, Any]:
+        return {"id": self.device_id, "kind": self.kind, "station": self.station, "transport": "ipp",
+                "link": self.link_url}  # fmt: skip
+
 
 SimDevice = (
     IdCardReaderDevice
@@ -61,6 +99,8 @@ SimDevice = (
     | FingerprintUsbDevice
     | DmxInterfaceDevice
     | PaymentScannerDevice
+    | TicketPrinterDevice
+    | CupsQueue
     | CameraDevice
     | VideoFileCamera
 )
@@ -91,11 +131,13 @@ class VirtualHall:
         seed: int | None = None,
         baud: int | None = None,
         broker: str | None = None,
+        cups: str | None = None,
     ) -> None:
         """``seed`` overrides the scenario's; ``baud`` overrides every device's line rate.
 
         ``broker`` (``mqtt://HOST:PORT``) overrides the scenario's ``[hall] broker``; a
-        scenario with kiosks needs one or the other (:class:`ScenarioError`).
+        scenario with kiosks needs one or the other (:class:`ScenarioError`). ``cups``
+        (``HOST:PORT``) likewise overrides ``[hall] cups`` for the form printers' queues.
         """
         self.scenario = scenario
         self.state_dir = state_dir.resolve()
@@ -106,6 +148,8 @@ class VirtualHall:
             UsbIpServer(host="127.0.0.1", port=0) if any(d.transport == "usbip" for d in scenario.devices) else None
         )
         """The hall's USB/IP server, when a device is on USB."""
+        self.cups = cups if cups is not None else scenario.hall.cups
+        """HOST:PORT of the CUPS server with the form printers' queues."""
         self.devices: dict[str, SimDevice] = {
             spec.id: self._device(spec, baud) for spec in scenario.devices if spec.kind != "kiosk"
         }
@@ -184,6 +228,16 @@ class VirtualHall:
     def _device(self, spec: DeviceSpec, baud_override: int | None) -> SimDevice:
         if spec.kind == "camera":
             return self._camera(spec)
+        if spec.kind == "form_printer":
+            if self.cups is None:
+                raise ScenarioError(
+                    "scenario",
+                    "hall.cups",
+                    f"{spec.id} is a CUPS queue and the hall names no CUPS server: set [hall] cups = "
+                    '"HOST:PORT" or run hallsim run --cups HOST:PORT',
+                )
+            assert spec.queue is not None  # noqa: S101 - required for a form printer by the scenario parser
+            return CupsQueue(spec.id, server=self.cups, queue=spec.queue, station=spec.station, name=spec.name)
         if spec.kind == "document_camera":
             return document_camera(
                 spec.id, script=spec.script or "two_pages", seed=self.seed, station=spec.station, name=spec.name
@@ -222,6 +276,16 @@ class VirtualHall:
                 station=spec.station,
                 name=spec.name,
                 baud=MRZ_DEFAULT_BAUD if mrz_baud is None else mrz_baud,
+            )
+        if spec.kind == "ticket_printer":
+            ticket_baud = baud_override if baud_override is not None else spec.baud
+            return TicketPrinterDevice(
+                device_id=spec.id,
+                seed=self.seed,
+                endpoint=endpoint,
+                station=spec.station,
+                name=spec.name,
+                baud=TICKET_DEFAULT_BAUD if ticket_baud is None else ticket_baud,
             )
         if spec.kind == "payment_scanner":
             scanner_baud = baud_override if baud_override is not None else spec.baud
@@ -465,6 +529,8 @@ _OP_HANDLERS: Final[dict[str, Callable[[VirtualHall, dict[str, Any]], Coroutine[
 
 def _where(device: SimDevice) -> dict[str, Any]:
     """A device's entry in the ready file."""
+    if isinstance(device, CupsQueue):
+        return {**device.describe(), "path": None, "port": None}
     if isinstance(device, CameraDevice | VideoFileCamera):
         file = isinstance(device, VideoFileCamera)
         return {

@@ -22,9 +22,9 @@ from hallgw_simulators.passport_deck import build_passport_deck
 STATION_KINDS: Final = ("window", "desk", "booth", "area24")
 DEVICE_KINDS: Final = (
     "idcard_reader", "mrz_reader", "document_reader", "fingerprint_scanner", "kiosk", "camera", "lighting",
-    "payment_scanner", "document_camera",
+    "payment_scanner", "document_camera", "ticket_printer", "form_printer",
 )  # fmt: skip
-TRANSPORTS: Final = ("pty", "tcp", "vpcd", "usbip", "mqtt", "http", "file")
+TRANSPORTS: Final = ("pty", "tcp", "vpcd", "usbip", "mqtt", "http", "file", "ipp")
 SERIAL_TRANSPORTS: Final = ("pty", "tcp")
 KIND_TRANSPORTS: Final = {
     "idcard_reader": SERIAL_TRANSPORTS,
@@ -36,6 +36,8 @@ KIND_TRANSPORTS: Final = {
     "lighting": SERIAL_TRANSPORTS,
     "payment_scanner": SERIAL_TRANSPORTS,
     "document_camera": ("http",),
+    "ticket_printer": SERIAL_TRANSPORTS,
+    "form_printer": ("ipp",),
 }
 """The transports each kind of device comes on."""
 KIOSK_KINDS: Final = ("endorsement", "collection", "record_query")
@@ -49,6 +51,8 @@ VPCD_SLOTS: Final = 2
 _IDENT: Final = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 """The daemon's id syntax: a scenario must not produce a config the daemon refuses."""
 _BROKER: Final = re.compile(r"mqtt://[A-Za-z0-9.\-]+:[0-9]{1,5}")
+_CUPS: Final = re.compile(r"[A-Za-z0-9.\-]+:[0-9]{1,5}")
+_QUEUE: Final = re.compile(r"[A-Za-z0-9_\-]{1,127}")
 _T = TypeVar("_T")
 
 
@@ -73,6 +77,8 @@ class HallSpec:
     control_port: int = 0
     broker: str | None = None
     """``mqtt://HOST:PORT`` of the broker the kiosks use (``hallsim run --broker`` overrides it)."""
+    cups: str | None = None
+    """``HOST:PORT`` of the CUPS server holding the form printers' queues (``hallsim run --cups`` overrides it)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -109,6 +115,8 @@ class DeviceSpec:
     """A collection kiosk's slot count (None: the simulator's default)."""
     script: str | None = None
     """A camera's script (walk_in or still; None: walk_in)."""
+    queue: str | None = None
+    """A form printer's CUPS queue (on the hall's ``cups`` server)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -238,6 +246,7 @@ def parse_scenario(data: dict[str, Any], *, source: str = "<scenario>") -> Scena
         gateway=_pick(hall_table.string("gateway", ident=True), defaults.gateway),
         control_port=_pick(hall_table.integer("control_port", minimum=0, maximum=65535), defaults.control_port),
         broker=_broker(hall_table),
+        cups=_cups(hall_table),
     )
     hall_table.done()
 
@@ -262,6 +271,13 @@ def parse_scenario(data: dict[str, Any], *, source: str = "<scenario>") -> Scena
     devices = parser.devices
     top.done()
     return Scenario(hall=hall, stations=tuple(stations), devices=tuple(devices), kiosk_timing=timing)
+
+
+def _cups(table: _Table) -> str | None:
+    server = table.string("cups")
+    if server is not None and not _CUPS.fullmatch(server):
+        raise table.error("cups", f"expected HOST:PORT of a CUPS server, got {server!r}")
+    return server
 
 
 def _broker(table: _Table) -> str | None:
@@ -334,6 +350,7 @@ class _DeviceParser:
                 kiosk_kind=self._kiosk_kind(table, kind),
                 slots=self._kiosk_slots(table, kind),
                 script=self._script(table, kind),
+                queue=self._queue(table, kind),
             )
         )
         table.done()
@@ -378,6 +395,14 @@ class _DeviceParser:
         if slots is not None and (kind != "kiosk" or table.data.get("kiosk_kind") != "collection"):
             raise table.error("slots", "only a collection kiosk has slots")
         return slots
+
+    def _queue(self, table: _Table, kind: str) -> str | None:
+        queue = table.string("queue", required=kind == "form_printer")
+        if queue is not None and kind != "form_printer":
+            raise table.error("queue", "only a form printer has a CUPS queue")
+        if queue is not None and not _QUEUE.fullmatch(queue):
+            raise table.error("queue", "a CUPS queue name is letters, digits, _ and - (at most 127)")
+        return queue
 
     def _script(self, table: _Table, kind: str) -> str | None:
         allowed = SCRIPTS_OF_KIND.get(kind, ())

@@ -157,3 +157,26 @@ async def test_two_pages_as_one_pdf_and_bad_requests(hall: Hall) -> None:
         with pytest.raises(grpc.aio.AioRpcError) as info:
             await hall.desk.CaptureDocument(bad, timeout=10)
         assert error_info(info.value)[1] == "INVALID_REQUEST"
+
+
+async def test_a_queue_ticket_in_chinese_mode_and_paper_out(hall: Hall) -> None:
+    request = desk_pb2.PrintTicketRequest(
+        device=by_device("tkt-d1"), request_id="ticket-1", queue_number="A023", window="7",
+        qr="https://hall.example/q/A023", lines=["请在等候区等候叫号"],
+    )  # fmt: skip
+    assert (await hall.desk.PrintTicket(request, timeout=20)).device_id == "tkt-d1"
+    printer = next(d for d in (await hall.ctl.request("list"))["devices"] if d["id"] == "tkt-d1")
+    assert printer["tickets"] >= 1, printer
+    last = "\n".join(printer["last_ticket"]["lines"])
+    assert "A023" in last and "窗口：7" in last and "请在等候区等候叫号" in last
+    assert printer["last_ticket"]["qr"] == ["https://hall.example/q/A023"]
+
+    await hall.ctl.fault("tkt-d1", "paper_out", "on")
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await hall.desk.PrintTicket(request, timeout=20)
+    assert error_info(info.value)[:2] == (grpc.StatusCode.FAILED_PRECONDITION, "PAPER_OUT")
+    await hall.ctl.fault("tkt-d1", "paper_out", "off")
+    await hall.ctl.fault("tkt-d1", "cover_open", "on")
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await hall.desk.PrintTicket(request, timeout=20)
+    assert error_info(info.value)[1] == "COVER_OPEN"

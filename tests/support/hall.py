@@ -114,6 +114,7 @@ class Hall:
         daemon_env: dict[str, str] | None = None,
         extra_config: str = "",
         broker: str | None = None,
+        cups: str | None = None,
     ) -> None:
         self.root = root
         self.extra_config = extra_config
@@ -122,6 +123,8 @@ class Hall:
         """None: the packaged demo hall."""
         self.broker = broker
         """mqtt://HOST:PORT of the broker the hall's kiosks and the daemon's kiosk hub use."""
+        self.cups = cups
+        """HOST:PORT of the CUPS server with the form printers' queues."""
         self.baud = baud
         self.port = free_port()
         self.target = f"127.0.0.1:{self.port}"
@@ -149,6 +152,8 @@ class Hall:
             args += ["--baud", str(self.baud)]
         if self.broker is not None:
             args += ["--broker", self.broker]
+        if self.cups is not None:
+            args += ["--cups", self.cups]
         with self.sim_log.open("ab") as log:
             # Popen only forks; the process is watched with poll() and reaped in a thread.
             self.sim = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)  # noqa: ASYNC220

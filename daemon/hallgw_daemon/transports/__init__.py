@@ -10,7 +10,8 @@ Smart-card readers: ``pcsc://READER NAME``
 opens a :class:`PcscReader` of pcscd. Cameras: ``camera://INDEX``,
 ``camera:///PATH`` (a device, a video file, an image sequence) or a stream URL
 (``http://``, ``rtsp://``) open a :class:`CameraSource` grabbing frames off
-the event loop. :func:`open_transport` opens whichever
+the event loop. Form printers: ``ipp://HOST:PORT/printers/QUEUE`` opens an
+:class:`IppQueue`, a CUPS queue. :func:`open_transport` opens whichever
 the URL names; a driver checks it got the kind it speaks.
 """
 
@@ -23,6 +24,7 @@ from hallgw_daemon.transports.camera import (
     open_camera,
     parse_camera_url,
 )
+from hallgw_daemon.transports.ipp import IppGoneError, IppOpenError, IppQueue, open_ipp
 from hallgw_daemon.transports.kiosk import KioskHub, KioskLink, install_hub, open_kiosk
 from hallgw_daemon.transports.link import Link, LinkClosedError, LinkOpenError, LinkUrl, open_link, parse_link_url
 from hallgw_daemon.transports.pcsc import (
@@ -36,12 +38,14 @@ from hallgw_daemon.transports.pcsc import (
 from hallgw_daemon.transports.usb import UsbLink, open_usb
 from hallgw_daemon.transports.usbip_backend import UsbIpBackend, UsbUrl, find_device, parse_usb_url
 
+IPP_OPEN_TIMEOUT = 5.0
+"""Asking a CUPS server for its queue takes longer than opening a port."""
 CAMERA_OPEN_TIMEOUT = 5.0
 """A network camera's stream takes longer to start than a serial port to open."""
 
 ByteStream = Link | UsbLink
 """A transport that moves bytes: ``read``, ``write``, ``close``."""
-Transport = Link | UsbLink | PcscReader | KioskLink | CameraSource
+Transport = Link | UsbLink | PcscReader | KioskLink | CameraSource | IppQueue
 """Anything a driver can be attached to."""
 
 
@@ -53,6 +57,8 @@ async def open_transport(url: LinkUrl, *, timeout: float = 2.0) -> Transport:
         return await open_usb(url, timeout=timeout)
     if url.scheme == "kiosk":
         return await open_kiosk(url, timeout=timeout)
+    if url.scheme == "ipp":
+        return await open_ipp(url, timeout=max(timeout, IPP_OPEN_TIMEOUT))
     if url.scheme == "camera":
         return await open_camera(parse_camera_url(url.path), timeout=max(timeout, CAMERA_OPEN_TIMEOUT))
     return await open_link(url, timeout=timeout)
@@ -69,6 +75,9 @@ __all__ = [
     "CardIoError",
     "CardRemovedError",
     "Frame",
+    "IppGoneError",
+    "IppOpenError",
+    "IppQueue",
     "KioskHub",
     "KioskLink",
     "Link",
@@ -83,6 +92,7 @@ __all__ = [
     "find_device",
     "install_hub",
     "open_camera",
+    "open_ipp",
     "open_link",
     "open_pcsc",
     "open_transport",

@@ -33,6 +33,8 @@ class ApplicationType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     APPLICATION_TYPE_RENEWAL: _ClassVar[ApplicationType]
     APPLICATION_TYPE_REPLACEMENT_LOST: _ClassVar[ApplicationType]
     APPLICATION_TYPE_REPLACEMENT_DAMAGED: _ClassVar[ApplicationType]
+    APPLICATION_TYPE_REISSUE_AFTER_EXPIRY: _ClassVar[ApplicationType]
+    APPLICATION_TYPE_AMENDMENT: _ClassVar[ApplicationType]
 
 class DeliveryMethod(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -59,6 +61,8 @@ APPLICATION_TYPE_FIRST_ISSUE: ApplicationType
 APPLICATION_TYPE_RENEWAL: ApplicationType
 APPLICATION_TYPE_REPLACEMENT_LOST: ApplicationType
 APPLICATION_TYPE_REPLACEMENT_DAMAGED: ApplicationType
+APPLICATION_TYPE_REISSUE_AFTER_EXPIRY: ApplicationType
+APPLICATION_TYPE_AMENDMENT: ApplicationType
 DELIVERY_METHOD_UNSPECIFIED: DeliveryMethod
 DELIVERY_METHOD_COLLECT: DeliveryMethod
 DELIVERY_METHOD_MAIL: DeliveryMethod

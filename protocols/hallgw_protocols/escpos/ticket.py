@@ -44,7 +44,7 @@ class Ticket:
     issued_at: str
     """As it is printed, e.g. ``2026-11-27 09:30``."""
     qr: str
-    """What the QR code holds (a URL or a reference to the visit)."""
+    """What the QR code holds (a URL or a reference to the visit); empty: no QR code."""
     lines: tuple[str, ...] = ()
     """Extra lines printed under the time (e.g. 请耐心等候)."""
 
@@ -53,14 +53,13 @@ class Ticket:
             raise LocalProtocolError(f"a queue number is 1..{MAX_QUEUE_NUMBER} ASCII characters")
         if not self.window or not self.issued_at:
             raise LocalProtocolError("a ticket needs a window and the time it was issued")
-        if not self.qr:
-            raise LocalProtocolError("a ticket needs QR data")
         for line in (self.window, self.issued_at, *self.lines):
             if len(line) > MAX_LINE:
                 raise LocalProtocolError(f"ticket lines hold at most {MAX_LINE} characters")
         # Fail now, not half-way through printing: every line must encode.
         self.text_lines()
-        commands.qr_code(self.qr)
+        if self.qr:
+            commands.qr_code(self.qr)
 
     def text_lines(self) -> tuple[str, ...]:
         """The text printed, line by line (what a simulator should read back)."""
@@ -84,7 +83,7 @@ def render_ticket(ticket: Ticket) -> bytes:
             commands.text_line(number),
             commands.character_size(1, 1),
             *(commands.text_line(line) for line in rest),
-            commands.qr_code(ticket.qr, size=QR_MODULE, error_correction=ErrorCorrection.M),
+            commands.qr_code(ticket.qr, size=QR_MODULE, error_correction=ErrorCorrection.M) if ticket.qr else b"",
             commands.align(Alignment.LEFT),
             commands.feed_lines(CUT_FEED_LINES),
             commands.cut(),
