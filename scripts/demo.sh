@@ -31,18 +31,23 @@ sim_pid=
 gwd_pid=
 mqtt_pid=
 pcscd_pid=
+cups_pid=
+cups_server=
 mqtt_port=${DEMO_MQTT_PORT:-18830}
+# shellcheck source=scripts/demo-cups.sh
+. scripts/demo-cups.sh
 
 stop() {
     trap - EXIT INT TERM HUP
     local pid
     # The daemon first, so it sees its devices go away as a shutdown, not as faults.
-    for pid in $gwd_pid $sim_pid $mqtt_pid $pcscd_pid; do
+    for pid in $gwd_pid $sim_pid $mqtt_pid $pcscd_pid $cups_pid; do
         kill -TERM -- "-$pid" 2>/dev/null || true
         # Reap it, then make sure nothing of its group outlives it.
         wait "$pid" 2>/dev/null || true
         kill -KILL -- "-$pid" 2>/dev/null || true
     done
+    demo_cups_stop
 }
 trap stop EXIT
 trap 'echo; echo "demo: stopping"; exit 130' INT
@@ -87,9 +92,13 @@ CONF
     fi
 fi
 [ -n "$mqtt_pid" ] || { echo "demo: the kiosks need mosquitto (make setup installs it)" >&2; exit 1; }
+
+# A CUPS server for the pre-acceptance desks' A4 form printers (cups-pdf queues).
+demo_cups_start "$state"
+[ -n "$cups_server" ] || { echo "demo: the desks' form printers need cupsd (make setup installs it)" >&2; exit 1; }
 echo "demo: starting the virtual hall (log: $state/hallsim.log)"
 .venv/bin/hallsim run --state-dir "$state" --config-out "$config" --ready-file "$ready" \
-    --broker "mqtt://127.0.0.1:$mqtt_port" >"$state/hallsim.log" 2>&1 &
+    --broker "mqtt://127.0.0.1:$mqtt_port" --cups "$cups_server" >"$state/hallsim.log" 2>&1 &
 sim_pid=$!
 
 deadline=$((SECONDS + timeout))

@@ -28,6 +28,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Self
 
+from hallgw_simulators.camera_device import DEFAULT_FPS as CAMERA_FPS
 from hallgw_simulators.camera_device import CameraDevice
 from hallgw_simulators.control import ControlServer
 from hallgw_simulators.daemon_config import render_daemon_config
@@ -150,12 +151,12 @@ class VirtualHall:
         """The hall's USB/IP server, when a device is on USB."""
         self.cups = cups if cups is not None else scenario.hall.cups
         """HOST:PORT of the CUPS server with the form printers' queues."""
-        self.devices: dict[str, SimDevice] = {
-            spec.id: self._device(spec, baud) for spec in scenario.devices if spec.kind != "kiosk"
-        }
         self.broker = broker if broker is not None else scenario.hall.broker
         """The kiosks' broker, ``mqtt://HOST:PORT``."""
         self.kiosks = KioskFleet([self._kiosk(spec) for spec in scenario.kiosks])
+        self.devices: dict[str, SimDevice] = {
+            spec.id: self._device(spec, baud) for spec in scenario.devices if spec.kind != "kiosk"
+        }
         port = scenario.hall.control_port if control_port is None else control_port
         self.control = ControlServer(self.handle, host=control_host, port=port)
         self._started: list[SimDevice] = []
@@ -223,6 +224,7 @@ class VirtualHall:
             lit=lambda: self._lit(spec.station),
             station=spec.station,
             name=spec.name,
+            fps=spec.fps or CAMERA_FPS,
         )
 
     def _device(self, spec: DeviceSpec, baud_override: int | None) -> SimDevice:
@@ -240,7 +242,12 @@ class VirtualHall:
             return CupsQueue(spec.id, server=self.cups, queue=spec.queue, station=spec.station, name=spec.name)
         if spec.kind == "document_camera":
             return document_camera(
-                spec.id, script=spec.script or "two_pages", seed=self.seed, station=spec.station, name=spec.name
+                spec.id,
+                script=spec.script or "two_pages",
+                seed=self.seed,
+                station=spec.station,
+                name=spec.name,
+                fps=spec.fps or CAMERA_FPS,
             )
         if spec.kind == "document_reader":
             return DocumentReaderDevice(

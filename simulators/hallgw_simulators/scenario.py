@@ -117,6 +117,8 @@ class DeviceSpec:
     """A camera's script (walk_in or still; None: walk_in)."""
     queue: str | None = None
     """A form printer's CUPS queue (on the hall's ``cups`` server)."""
+    fps: float | None = None
+    """A camera's frames per second (None: the camera's default, 10)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -351,6 +353,7 @@ class _DeviceParser:
                 slots=self._kiosk_slots(table, kind),
                 script=self._script(table, kind),
                 queue=self._queue(table, kind),
+                fps=self._fps(table, kind),
             )
         )
         table.done()
@@ -395,6 +398,12 @@ class _DeviceParser:
         if slots is not None and (kind != "kiosk" or table.data.get("kiosk_kind") != "collection"):
             raise table.error("slots", "only a collection kiosk has slots")
         return slots
+
+    def _fps(self, table: _Table, kind: str) -> float | None:
+        fps = table.number("fps", minimum=0.5, maximum=30)
+        if fps is not None and kind not in SCRIPTS_OF_KIND:
+            raise table.error("fps", "only a camera or a document camera has a frame rate")
+        return fps
 
     def _queue(self, table: _Table, kind: str) -> str | None:
         queue = table.string("queue", required=kind == "form_printer")

@@ -55,7 +55,7 @@ async def test_run_ctl_probe_and_sigterm(tmp_path: Path, broker: Broker) -> None
     proc = await asyncio.create_subprocess_exec(
         HALLSIM, "run", "--state-dir", str(state), "--config-out", str(config), "--ready-file", str(ready),
         "--api-listen", "127.0.0.1:50123", "--control", "127.0.0.1:0", "--baud", "0", "--seed", "5",
-        "--broker", broker.url,
+        "--broker", broker.url, "--cups", "127.0.0.1:18631",
         stdout=asyncio.subprocess.PIPE, stderr=errors,
     )  # fmt: skip
     try:
@@ -74,6 +74,7 @@ async def test_run_ctl_probe_and_sigterm(tmp_path: Path, broker: Broker) -> None
             *(f"fp-0{n}" for n in range(1, 5)),
             *(f"cam-0{n}" for n in range(1, 5)),
             *("cam-b1", "cam-b2", "lights-b1", "lights-b2"),
+            *(f"{kind}-d{n}" for kind in ("idr", "cam", "fp", "dcam", "pay", "tkt", "a4") for n in range(1, 5)),
         }
         assert devices["idr-01"]["path"] == str(state / "idr-01.tty")
         assert devices["idr-05"]["transport"] == "tcp"
@@ -99,6 +100,7 @@ async def test_run_ctl_probe_and_sigterm(tmp_path: Path, broker: Broker) -> None
         assert (await asyncio.to_thread((state / "cameras" / "cam-01.avi").read_bytes))[:4] == b"RIFF"
         assert devices["cam-b1"]["link"] == f"http://127.0.0.1:{devices['cam-b1']['port']}/video.mjpg"
         assert devices["lights-b1"]["link"] == f"serial://{state / 'lights-b1.tty'}?baud=115200"
+        assert devices["a4-d3"]["link"] == "ipp://127.0.0.1:18631/printers/hallgw_demo_desk03"
 
         written = tomllib.loads(config.read_text())
         lights = next(d for d in written["devices"] if d["id"] == "lights-b1")
@@ -246,6 +248,14 @@ async def test_run_refuses_kiosks_without_a_broker(tmp_path: Path) -> None:
         "run", "--state-dir", str(tmp_path), "--config-out", str(tmp_path / "c.toml"), "--broker", "tcp://x:1"
     )
     assert code == 2 and "expected mqtt://HOST:PORT" in err
+    code, _, err = await _hallsim(
+        "run", "--state-dir", str(tmp_path), "--config-out", str(tmp_path / "c.toml"), "--broker", "mqtt://x:1"
+    )
+    assert code == 2 and "names no CUPS server" in err and "--cups HOST:PORT" in err
+    code, _, err = await _hallsim(
+        "run", "--state-dir", str(tmp_path), "--config-out", str(tmp_path / "c.toml"), "--cups", "nowhere"
+    )
+    assert code == 2 and "expected HOST:PORT of a CUPS server" in err
 
 
 async def test_run_fails_clearly_when_the_broker_is_away(tmp_path: Path) -> None:

@@ -44,7 +44,11 @@ def test_demo_scenario_has_the_promised_hall() -> None:
         assert (reader.baud or demo.hall.baud) == 115200
     assert [d.id for d in demo.devices if d.transport == "tcp"]
     assert [d.id for d in demo.devices if d.card]
-    scanners = {d.id: (d.station, d.transport, d.baud) for d in demo.devices if d.kind == "fingerprint_scanner"}
+    scanners = {
+        d.id: (d.station, d.transport, d.baud)
+        for d in demo.devices
+        if d.kind == "fingerprint_scanner" and d.station.startswith("window")
+    }
     assert scanners == {
         "fp-01": ("window-01", "pty", None),
         "fp-02": ("window-02", "pty", None),
@@ -54,9 +58,18 @@ def test_demo_scenario_has_the_promised_hall() -> None:
     booths = [s.id for s in demo.stations if s.kind == "booth"]
     assert booths == ["booth-01", "booth-02"]
     cameras = {d.id: (d.station, d.transport) for d in demo.devices if d.kind == "camera"}
-    assert {station for station, _ in cameras.values()} == {*windows, *booths}
+    desks = [s.id for s in demo.stations if s.kind == "desk"]
+    assert {station for station, _ in cameras.values()} == {*windows, *booths, *desks}
     assert {transport for _, transport in cameras.values()} == {"http", "file"}
     assert {d.station for d in demo.devices if d.kind == "lighting"} == set(booths)
+    assert desks == ["desk-01", "desk-02", "desk-03", "desk-04"]
+    every_role = {
+        "idcard_reader", "camera", "fingerprint_scanner", "document_camera", "payment_scanner", "ticket_printer",
+        "form_printer",
+    }  # fmt: skip
+    for desk in desks:
+        assert {d.kind for d in demo.devices if d.station == desk} == every_role, desk
+    assert {d.queue for d in demo.devices if d.kind == "form_printer"} == {f"hallgw_demo_desk0{n}" for n in range(1, 5)}
 
 
 def test_fingerprint_scanners_take_serial_or_usbip_transports() -> None:
@@ -157,6 +170,8 @@ def test_daemon_config_has_exactly_the_schema(tmp_path: Path) -> None:
             links[device.id] = f"http://127.0.0.1:{7000 + len(links)}/video.mjpg"
         if device.transport == "file":
             links[device.id] = f"camera://{tmp_path}/cameras/{device.id}.avi?loop=1"
+        if device.transport == "ipp":
+            links[device.id] = f"ipp://127.0.0.1:18631/printers/{device.queue}"
     for kiosk in scenario.kiosks:
         links[kiosk.id] = f"kiosk://{kiosk.id}"
     text = render_daemon_config(

@@ -34,8 +34,9 @@ def enum_word(enum: _EnumType, value: int, prefix: str) -> str:
 
 
 def kind_word(kind: int) -> str:
-    """``idcard_reader`` for DEVICE_KIND_IDCARD_READER."""
-    return enum_word(device_pb2.DeviceKind, kind, "DEVICE_KIND_")
+    """``idcard_reader`` for DEVICE_KIND_IDCARD_READER: the config's kind names."""
+    word = enum_word(device_pb2.DeviceKind, kind, "DEVICE_KIND_")
+    return "form_printer" if word == "printer" else word  # the API's PRINTER is the config's form_printer
 
 
 def admin_word(state: int) -> str:
@@ -135,7 +136,7 @@ def parse_finger(word: str) -> fingerprint_pb2.FingerPosition:
 def kind_choices() -> list[str]:
     """Every kind word a user may type, in the API's order."""
     return [
-        name.removeprefix("DEVICE_KIND_").lower()
+        kind_word(device_pb2.DeviceKind.Value(name))
         for name in device_pb2.DeviceKind.keys()  # noqa: SIM118  (EnumTypeWrapper is not iterable)
         if name != "DEVICE_KIND_UNSPECIFIED"
     ]
@@ -148,6 +149,7 @@ def parse_kind(word: str) -> device_pb2.DeviceKind:
     """
     normalised = word.strip().lower().replace("-", "_").removeprefix("device_kind_")
     if normalised in kind_choices():
+        normalised = "printer" if normalised == "form_printer" else normalised
         # The stubs type Value() as int; it is a DeviceKind number by construction.
         return cast("device_pb2.DeviceKind", device_pb2.DeviceKind.Value("DEVICE_KIND_" + normalised.upper()))
     raise ValueError(f"unknown device kind {word!r}; one of: {', '.join(kind_choices())}")
