@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import cv2
-import grpc
 import numpy as np
 import pytest
-from support.broker import Broker, Message, mosquitto_broker, subscriber
-from support.hall import DOCUMENT_HALL, FINGERPRINT_HALL, Hall, by_device, hallctl, running_hall
+from support.broker import Broker, mosquitto_broker, subscriber
+from support.hall import DOCUMENT_HALL, FINGERPRINT_HALL, by_device, hallctl, running_hall
 from support.pcscd import Pcscd
+from support.privacy import Traces, device_metrics_after_reads
 
-from hallgw_api.v1 import device_service_pb2, document_pb2, fingerprint_pb2
+from hallgw_api.v1 import document_pb2, fingerprint_pb2
 from hallgw_simulators.passport_deck import build_passport_deck
 
 pytestmark = pytest.mark.timeout(120)
@@ -36,46 +36,6 @@ async def broker(tmp_path: Path) -> AsyncIterator[Broker]:
 
 def telemetry(broker: Broker) -> str:
     return f'[telemetry]\nbroker = "{broker.url}"\nkeepalive = 2\nmetrics_interval = 0.3\n'
-
-
-def device_metrics_after_reads(devices: tuple[str, ...]) -> Callable[[list[Message]], bool]:
-    """Until a metrics report of each device counts calls (published after them: the data of those calls is out)."""
-
-    def done(messages: list[Message]) -> bool:
-        seen = set()
-        for m in messages:
-            if m.topic.endswith("/metrics") and "/device/" in m.topic:
-                body = json.loads(m.payload)
-                if body.get("commands_ok") or body.get("commands_failed"):
-                    seen.add(m.topic.split("/device/")[1].split("/")[0])
-        return set(devices) <= seen
-
-    return done
-
-
-class Traces:
-    """Frame traces of some devices, collected in the background."""
-
-    def __init__(self, hall: Hall, devices: tuple[str, ...]) -> None:
-        self.frames: list[device_service_pb2.TraceFramesResponse] = []
-        self.calls = [
-            hall.devices.TraceFrames(device_service_pb2.TraceFramesRequest(device=by_device(d))) for d in devices
-        ]
-        self.tasks = [asyncio.ensure_future(self._drain(c)) for c in self.calls]
-
-    async def _drain(self, call: object) -> None:
-        try:
-            async for frame in call:  # type: ignore[attr-defined]
-                self.frames.append(frame)
-        except (grpc.aio.AioRpcError, asyncio.CancelledError):
-            return
-
-    def stop(self) -> None:
-        for call in self.calls:
-            call.cancel()
-
-    def text(self) -> bytes:
-        return b"".join(f.summary.encode() + f.error.encode() + bytes(f.data) for f in self.frames)
 
 
 async def test_travel_documents_stay_out_of_telemetry_traces_and_cli_output(

@@ -19,10 +19,11 @@ import cv2
 import grpc
 import numpy as np
 import pytest
-from support.broker import Broker, Message, mosquitto_broker, subscriber
+from support.broker import Broker, mosquitto_broker, subscriber
 from support.hall import PHOTO_HALL, by_device, hallctl, running_hall
+from support.privacy import Traces, device_metrics_after_reads
 
-from hallgw_api.v1 import device_service_pb2, photo_pb2
+from hallgw_api.v1 import photo_pb2
 from hallgw_simulators.photo_scene import OFF_CENTRE_LEFT, compose
 
 pytestmark = pytest.mark.timeout(180)
@@ -37,15 +38,6 @@ async def broker(tmp_path: Path) -> AsyncIterator[Broker]:
 
 def telemetry(broker: Broker) -> str:
     return f'[telemetry]\nbroker = "{broker.url}"\nkeepalive = 2\nmetrics_interval = 0.3\n'
-
-
-def metrics_counted(devices: tuple[str, ...]) -> object:
-    def done(messages: list[Message]) -> bool:
-        seen = {m.topic.split("/device/")[1].split("/")[0] for m in messages if m.topic.endswith("/metrics") and
-                "/device/" in m.topic and b"commands_ok" in m.payload}  # fmt: skip
-        return set(devices) <= seen
-
-    return done
 
 
 def fingerprints_of(jpeg: bytes) -> list[bytes]:
@@ -64,20 +56,7 @@ async def test_photos_stay_out_of_telemetry_traces_logs_and_disk(tmp_path: Path,
         running_hall(root, scenario=PHOTO_HALL, extra_config=telemetry(broker)) as hall,
         subscriber(broker.url, "#") as monitor,
     ):
-        traces = [
-            hall.devices.TraceFrames(device_service_pb2.TraceFramesRequest(device=by_device(d)))
-            for d in ("cam-b1", "lights-b1")
-        ]
-        frames: list[device_service_pb2.TraceFramesResponse] = []
-
-        async def drain(call: object) -> None:
-            try:
-                async for frame in call:  # type: ignore[attr-defined]
-                    frames.append(frame)
-            except (grpc.aio.AioRpcError, asyncio.CancelledError):
-                return
-
-        drains = [asyncio.ensure_future(drain(c)) for c in traces]
+        traces = Traces(hall, ("cam-b1", "lights-b1"))
         await asyncio.sleep(0.3)
         photos: list[bytes] = []
         await hall.ctl.fault("cam-b1", "restart")
@@ -101,13 +80,11 @@ async def test_photos_stay_out_of_telemetry_traces_logs_and_disk(tmp_path: Path,
         (outputs / "up.jpg").write_bytes(upload)
         code2, out2, err2 = await hallctl(hall, "photo", "check", str(outputs / "up.jpg"), "--json")
         assert code2 == 0, err2
-        got = await monitor.collect(until=metrics_counted(("cam-b1", "cam-w1")), timeout=10)  # type: ignore[arg-type]
-        for call in traces:
-            call.cancel()
-        await asyncio.gather(*drains)
+        got = await monitor.collect(until=device_metrics_after_reads(("cam-b1", "cam-w1")), timeout=10)
+        await traces.stopped()
         blobs = {
             "telemetry": b"".join(m.payload for m in got),
-            "a trace": b"".join(f.summary.encode() + f.error.encode() + bytes(f.data) for f in frames),
+            "a trace": traces.text(),
             "hallctl output": (out + err + out2 + err2).encode(),
         }
         for jpeg in photos:

@@ -42,6 +42,13 @@ def test_extra_lines_follow_the_time() -> None:
     assert wire.index("请耐心等候".encode("gb18030")) < wire.index(b"Wait, please")
 
 
+def test_a_ticket_without_qr_data_prints_no_qr_code() -> None:
+    with_qr = render_ticket(Ticket("A1", "7", "09:30", "q"))
+    without = render_ticket(Ticket("A1", "7", "09:30", ""))
+    assert b"\x1d(k" in with_qr and b"\x1d(k" not in without
+    assert without.endswith(with_qr[-8:])  # the same feed and cut
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [
@@ -50,7 +57,6 @@ def test_extra_lines_follow_the_time() -> None:
         {"queue_number": "甲023"},
         {"window": ""},
         {"issued_at": ""},
-        {"qr": ""},
         {"qr": "x" * 7090},
         {"window": "7\x1b@"},
         {"lines": ("ok", "bad\n")},
