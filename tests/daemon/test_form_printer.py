@@ -234,6 +234,20 @@ async def test_a_filter_failure_stops_the_job_which_fails_and_is_canceled(
 
 
 async def test_a_caller_going_away_cancels_the_job(cupsd: Cupsd) -> None:
+    """The printer takes the job and never finishes it (a listener that reads and never closes): the job stays
+    processing until the caller goes away, which must cancel it. (A dead printer would abort the job by itself
+    after a few seconds, a race with the caller on a loaded machine.)"""
+    held: list[asyncio.StreamWriter] = []
+
+    async def swallow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+        with contextlib.suppress(ConnectionError):
+            while await reader.read(65536):
+                pass
+
+    server = await asyncio.start_server(swallow, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    cupsd.add_socket_queue("hang", port)
     progress = Progress()
     queued = asyncio.Event()
 
@@ -241,15 +255,20 @@ async def test_a_caller_going_away_cancels_the_job(cupsd: Cupsd) -> None:
         progress(code, text)
         queued.set()
 
-    async with printer(cupsd, "dead") as driver:
-        call = asyncio.create_task(driver.print_form(make_form(), until=until(), progress=tell))
-        await asyncio.wait_for(queued.wait(), 10)
-        call.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await call
-        job_id = int(progress.events[0][1].rsplit(" ", 1)[1])
-        state = await driver.queue.job_state(job_id, timeout=5)
-    assert state.state is JobStatus.CANCELED
+    try:
+        async with printer(cupsd, "hang") as driver:
+            call = asyncio.create_task(driver.print_form(make_form(), until=until(), progress=tell))
+            await asyncio.wait_for(queued.wait(), 10)
+            call.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await call
+            job_id = int(progress.events[0][1].rsplit(" ", 1)[1])
+            state = await driver.queue.job_state(job_id, timeout=5)
+        assert state.state is JobStatus.CANCELED
+    finally:
+        for writer in held:
+            writer.close()
+        server.close()
 
 
 async def test_a_deadline_already_past_queues_nothing(cupsd: Cupsd) -> None:

@@ -253,6 +253,12 @@ class Cupsd:
         )  # fmt: skip
         return name
 
+    def add_socket_queue(self, role: str, port: int) -> str:
+        """A queue printing to ``socket://127.0.0.1:PORT``: a test's listener decides how the printer behaves."""
+        name = self.queue_name(role)
+        self.tool("lpadmin", "-p", name, "-v", f"socket://{HOST}:{port}", "-P", str(CUPS_PDF_PPD), "-E")
+        return name
+
     def out_dir(self, queue: str) -> Path:
         return self.out / queue
 
