@@ -13,6 +13,7 @@ the events.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -227,3 +228,38 @@ async def test_a_stopped_queue_and_an_unplugged_scanner_are_clear_errors(hall: H
     assert error_info(info.value)[1] == "DEVICE_OFFLINE"
     await hall.ctl.fault("pay-d1", "replug")
     await hall.wait_oper("pay-d1", device_pb2.OPER_STATE_ONLINE, timeout=10)
+
+
+async def test_a_printer_that_stops_mid_job_fails_the_print_clearly(hall: Hall, cupsd: Cupsd) -> None:
+    """The desk's printer takes the form and stops (it never finishes the page): when the wait ends the call
+    fails with PRINT_FAILED naming the job, and the job is canceled, so it never prints later unattended."""
+    queue: str = hall.queue  # type: ignore[attr-defined]
+    held: list[asyncio.StreamWriter] = []
+
+    async def stuck_printer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+        with contextlib.suppress(ConnectionError):
+            while await reader.read(65536):
+                pass
+
+    server = await asyncio.start_server(stuck_printer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    cupsd.tool("lpadmin", "-p", queue, "-v", f"socket://127.0.0.1:{port}")
+    try:
+        await hall.ctl.insert("idr-d1", "resident-1")
+        card = (await hall.idcard.ReadIdCard(read_request(by_device("idr-d1")), timeout=10)).card
+        request = desk_pb2.PrintApplicationFormRequest(
+            device=by_device("a4-d1"), request_id="stuck", form=form_from(card), wait=seconds(3)
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await hall.desk.PrintApplicationForm(request, timeout=30)
+        code, reason, details = error_info(info.value)
+        assert (code, reason) == (grpc.StatusCode.ABORTED, "PRINT_FAILED"), info.value.details()
+        assert details["job_id"] and details["job_state"] == "processing", details
+        jobs = cupsd.tool("lpstat", "-W", "not-completed", "-o", queue)
+        assert f"{queue}-{details['job_id']} " not in jobs  # canceled: nothing left to print
+    finally:
+        for writer in held:
+            writer.close()
+        server.close()
+        cupsd.tool("lpadmin", "-p", queue, "-v", f"cups-pdf:/{queue}")
