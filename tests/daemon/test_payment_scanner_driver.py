@@ -203,6 +203,18 @@ async def test_a_scan_just_before_the_request_is_taken_but_not_one_before_since(
     assert driver.kept == 0
 
 
+async def test_the_end_of_a_visit_drops_a_code_not_taken(setup: Setup) -> None:
+    device, driver = await setup()
+    loop = asyncio.get_running_loop()
+    before = loop.time()
+    await device.scan(WECHAT)
+    await wait_for_kept(driver, 1)
+    driver.drop_personal_data()  # the station's visit ended (StationRegistry's end of visit)
+    assert driver.kept == 0
+    with pytest.raises(NoPaymentCodeError):
+        await driver.take_code(since=before, until=loop.time() + 0.2, progress=Progress())
+
+
 class _ShortMemory(PaymentScannerDriver):
     freshness: ClassVar[float] = 0.3
 

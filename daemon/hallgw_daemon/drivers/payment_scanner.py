@@ -112,6 +112,10 @@ class PaymentScannerDriver(Driver):
             raise LinkLostError("the device went offline (its link is closed)", device_id=self.ctx.device_id)
         return await asyncio.shield(self._closed)
 
+    def drop_personal_data(self) -> None:
+        """The visit ended: a code scanned and not taken must not serve the next applicant."""
+        self._scans.clear()
+
     async def detach(self) -> None:
         task, self._task = self._task, None
         if task is not None:
