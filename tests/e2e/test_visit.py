@@ -148,6 +148,12 @@ async def test_a_whole_visit_at_a_desk(hall: Hall, cupsd: Cupsd, tmp_path: Path)
     job = await hall.desk.PrintApplicationForm(form_request, timeout=30, metadata=meta)
     assert job.job_state == "completed" and job.pages == 1
     printed = await asyncio.to_thread(cupsd.printed, queue, job.job_id)
+    # The form as the gateway submitted it over IPP holds the applicant's name and the documents chosen.
+    sent = pdf_text(cupsd.submitted(job.job_id))
+    assert fields_of(card).name in sent and fields_of(card).id_number in sent
+    # Chosen: passport (first issue), HK/Macao permit (renewal); not the Taiwan permit; collected at the hall.
+    for chosen in ("■普通护照■首次申请", "■往来港澳通行证□首次申请□失效重新申请■换发", "□往来台湾通行证", "■到出入境接待大厅领取"):
+        assert chosen in sent, (chosen, sent)
     assert fields_of(card).id_number in pdf_text(printed)  # the ASCII text survives cups-pdf's re-distilling
     # The Chinese text (name, document names) is drawn in the embedded font: the printed page is the form
     # rendered from the same card and choices, pixel for pixel (docs/form-printer.md).

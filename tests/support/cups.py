@@ -120,6 +120,7 @@ class Cupsd:
                     "Browsing No",
                     "WebInterface No",
                     "PreserveJobHistory Yes",
+                    "PreserveJobFiles Yes",  # the documents as submitted stay readable: submitted()
                     "<Location />",
                     "  Order allow,deny",
                     "  Allow 127.0.0.1",
@@ -258,6 +259,10 @@ class Cupsd:
         name = self.queue_name(role)
         self.tool("lpadmin", "-p", name, "-v", f"socket://{HOST}:{port}", "-P", str(CUPS_PDF_PPD), "-E")
         return name
+
+    def submitted(self, job_id: int) -> Path:
+        """The document of ``job_id`` exactly as the client submitted it over IPP (CUPS's spool file)."""
+        return self.workdir / "spool" / f"d{job_id:05d}-001"
 
     def out_dir(self, queue: str) -> Path:
         return self.out / queue
