@@ -152,7 +152,12 @@ async def test_a_whole_visit_at_a_desk(hall: Hall, cupsd: Cupsd, tmp_path: Path)
     sent = pdf_text(cupsd.submitted(job.job_id))
     assert fields_of(card).name in sent and fields_of(card).id_number in sent
     # Chosen: passport (first issue), HK/Macao permit (renewal); not the Taiwan permit; collected at the hall.
-    for chosen in ("■普通护照■首次申请", "■往来港澳通行证□首次申请□失效重新申请■换发", "□往来台湾通行证", "■到出入境接待大厅领取"):
+    for chosen in (
+        "■普通护照■首次申请",
+        "■往来港澳通行证□首次申请□失效重新申请■换发",
+        "□往来台湾通行证",
+        "■到出入境接待大厅领取",
+    ):
         assert chosen in sent, (chosen, sent)
     assert fields_of(card).id_number in pdf_text(printed)  # the ASCII text survives cups-pdf's re-distilling
     # The Chinese text (name, document names) is drawn in the embedded font: the printed page is the form
