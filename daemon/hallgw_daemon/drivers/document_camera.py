@@ -41,20 +41,20 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import ClassVar, Final, cast
 
 import numpy as np
 
 from hallgw_daemon.core.errors import (
     DeviceTimeoutError,
-    InternalError,
     InvalidRequestError,
     LinkLostError,
     NoPageError,
 )
 from hallgw_daemon.core.model import DeviceKind
-from hallgw_daemon.drivers.base import Driver, DriverContext, register_driver
+from hallgw_daemon.drivers.base import register_driver
+from hallgw_daemon.drivers.camera_base import CameraSourceDriver
 from hallgw_daemon.drivers.page_detect import (
     MAX_DPI,
     MIN_DPI,
@@ -68,7 +68,7 @@ from hallgw_daemon.drivers.page_detect import (
     find_page,
     rectify,
 )
-from hallgw_daemon.transports import CameraGoneError, CameraSource, CameraTimeoutError, Transport
+from hallgw_daemon.transports import CameraGoneError, CameraTimeoutError
 
 __all__ = ["FORMATS", "HOLD_FRAMES", "DocumentCameraDriver", "DocumentCapture", "NoPageError", "stable"]
 
@@ -107,43 +107,11 @@ class DocumentCapture:
 
 
 @register_driver
-class DocumentCameraDriver(Driver):
+class DocumentCameraDriver(CameraSourceDriver):
     """An overhead document camera read through OpenCV (see the module docstring)."""
 
     kind: ClassVar[DeviceKind] = DeviceKind.DOCUMENT_CAMERA
-
-    def __init__(self, ctx: DriverContext) -> None:
-        super().__init__(ctx)
-        self._camera: CameraSource | None = None
-
-    @property
-    def camera(self) -> CameraSource:
-        if self._camera is None:
-            raise LinkLostError("the document camera is not connected", device_id=self.ctx.device_id)
-        return self._camera
-
-    def attach(self, transport: Transport) -> None:
-        if not isinstance(transport, CameraSource):
-            raise InternalError(f"device {self.ctx.device_id}: a document camera driver got {type(transport).__name__}")
-        self._camera = transport
-
-    async def identify(self, *, timeout: float) -> Mapping[str, str]:
-        await self.probe(timeout=timeout)
-        size = self.camera.size
-        return {"source": self.camera.spec.display(), "frame_size": f"{size[0]}x{size[1]}" if size else "?"}
-
-    async def probe(self, *, timeout: float) -> None:
-        gone = self.camera.gone
-        if gone is not None:
-            raise LinkLostError(f"the document camera is gone: {gone}", device_id=self.ctx.device_id)
-
-    async def wait_closed(self) -> str:
-        return await self.camera.wait_gone()
-
-    async def detach(self) -> None:
-        camera, self._camera = self._camera, None
-        if camera is not None:
-            await camera.close()
+    what: ClassVar[str] = "document camera"
 
     async def capture_document(
         self,

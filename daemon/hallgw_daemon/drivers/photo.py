@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import ClassVar, Final
 
 import cv2
@@ -35,12 +35,12 @@ import numpy as np
 from hallgw_daemon.core.errors import (
     DeviceTimeoutError,
     ImageInvalidError,
-    InternalError,
     LinkLostError,
     PhotoNotCompliantError,
 )
 from hallgw_daemon.core.model import DeviceKind
-from hallgw_daemon.drivers.base import Driver, DriverContext, register_driver
+from hallgw_daemon.drivers.base import register_driver
+from hallgw_daemon.drivers.camera_base import CameraSourceDriver
 from hallgw_daemon.drivers.photo_compliance import (
     DEFAULT_PROFILE,
     Hint,
@@ -54,7 +54,7 @@ from hallgw_daemon.drivers.photo_compliance import (
     score,
     with_jpeg,
 )
-from hallgw_daemon.transports import CameraGoneError, CameraSource, CameraTimeoutError, Transport
+from hallgw_daemon.transports import CameraGoneError, CameraTimeoutError
 
 FRAME_WAIT: Final = 2.0
 """Longest wait for the next frame during a capture before the camera counts as stalled."""
@@ -143,44 +143,11 @@ def check_image(data: bytes, *, overlay: bool, profile: Profile = DEFAULT_PROFIL
 
 
 @register_driver
-class CameraDriver(Driver):
+class CameraDriver(CameraSourceDriver):
     """A camera read through OpenCV (see the module docstring)."""
 
     kind: ClassVar[DeviceKind] = DeviceKind.CAMERA
     profile: ClassVar[Profile] = DEFAULT_PROFILE
-
-    def __init__(self, ctx: DriverContext) -> None:
-        super().__init__(ctx)
-        self._camera: CameraSource | None = None
-
-    @property
-    def camera(self) -> CameraSource:
-        if self._camera is None:
-            raise LinkLostError("the camera is not connected", device_id=self.ctx.device_id)
-        return self._camera
-
-    def attach(self, transport: Transport) -> None:
-        if not isinstance(transport, CameraSource):
-            raise InternalError(f"device {self.ctx.device_id}: a camera driver got {type(transport).__name__}")
-        self._camera = transport
-
-    async def identify(self, *, timeout: float) -> Mapping[str, str]:
-        await self.probe(timeout=timeout)
-        size = self.camera.size
-        return {"source": self.camera.spec.display(), "frame_size": f"{size[0]}x{size[1]}" if size else "?"}
-
-    async def probe(self, *, timeout: float) -> None:
-        gone = self.camera.gone
-        if gone is not None:
-            raise LinkLostError(f"the camera is gone: {gone}", device_id=self.ctx.device_id)
-
-    async def wait_closed(self) -> str:
-        return await self.camera.wait_gone()
-
-    async def detach(self) -> None:
-        camera, self._camera = self._camera, None
-        if camera is not None:
-            await camera.close()
 
     async def capture(
         self, *, until: float, hold: int = DEFAULT_HOLD, settle_until: float = 0.0, progress: ProgressFn
