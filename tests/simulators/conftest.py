@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from support.pty_devices import PtyDevices
 
 from hallgw_simulators.deck import Deck, build_deck
 from hallgw_simulators.idcard_device import IdCardReaderDevice
@@ -14,6 +15,14 @@ from hallgw_simulators.links import PtyEndpoint, TcpEndpoint
 SEED = 1234
 
 StartReader = Callable[..., Awaitable[IdCardReaderDevice]]
+
+
+@pytest.fixture
+async def pty_devices(tmp_path: Path) -> AsyncIterator[PtyDevices]:
+    devices = PtyDevices(tmp_path)
+    yield devices
+    for device in devices.started:
+        await device.stop()
 
 
 @pytest.fixture

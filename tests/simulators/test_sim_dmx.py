@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import pytest
 import serial
 import serial_asyncio
+from support.pty_devices import PtyDevices
 
 from hallgw_protocols import NEED_DATA, RemoteProtocolError, Role
 from hallgw_protocols.dmx import (
@@ -91,20 +92,12 @@ def _exists(path: Path) -> bool:
 
 
 @pytest.fixture
-async def start_widget(tmp_path: Path) -> AsyncIterator[StartWidget]:
-    started: list[DmxInterfaceDevice] = []
-
+def start_widget(pty_devices: PtyDevices) -> StartWidget:
     async def start(*, device_id: str = "dmx-01", **settings: Any) -> DmxInterfaceDevice:
         settings.setdefault("baud", 0)
-        endpoint = PtyEndpoint(device_id, tmp_path / f"{device_id}.tty")
-        device = DmxInterfaceDevice(device_id=device_id, seed=SEED, endpoint=endpoint, **settings)
-        await device.start()
-        started.append(device)
-        return device
+        return await pty_devices.start(DmxInterfaceDevice, device_id=device_id, seed=SEED, **settings)
 
-    yield start
-    for device in started:
-        await device.stop()
+    return start
 
 
 @contextlib.asynccontextmanager

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.pty_devices import PtyDevices
 
 from hallgw_protocols import NEED_DATA, RemoteProtocolError, Role
 from hallgw_protocols.fingerprint.as608 import (
@@ -108,19 +109,11 @@ StartModule = Callable[..., Awaitable[FingerprintModuleDevice]]
 
 
 @pytest.fixture
-async def start_module(tmp_path: Path) -> AsyncIterator[StartModule]:
-    started: list[FingerprintModuleDevice] = []
-
+def start_module(pty_devices: PtyDevices) -> StartModule:
     async def start(*, device_id: str = "fp-07", baud: int = 0, **settings: Any) -> FingerprintModuleDevice:
-        endpoint = PtyEndpoint(device_id, tmp_path / f"{device_id}.tty")
-        device = FingerprintModuleDevice(device_id=device_id, seed=SEED, baud=baud, endpoint=endpoint, **settings)
-        await device.start()
-        started.append(device)
-        return device
+        return await pty_devices.start(FingerprintModuleDevice, device_id=device_id, seed=SEED, baud=baud, **settings)
 
-    yield start
-    for device in started:
-        await device.stop()
+    return start
 
 
 @contextlib.asynccontextmanager

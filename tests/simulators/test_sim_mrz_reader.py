@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.pty_devices import PtyDevices
 
 from hallgw_protocols.icao9303 import MrzCheckError, parse_mrz
 from hallgw_protocols.mrz_reader import Framing, MrzEvent, MrzLineCollector, MrzReadError, MrzScan, encode_scan
@@ -73,19 +74,11 @@ StartReader = Callable[..., Awaitable[MrzReaderDevice]]
 
 
 @pytest.fixture
-async def start_reader(tmp_path: Path) -> AsyncIterator[StartReader]:
-    started: list[MrzReaderDevice] = []
-
+def start_reader(pty_devices: PtyDevices) -> StartReader:
     async def start(*, device_id: str = "mrz-01", **settings: Any) -> MrzReaderDevice:
-        endpoint = PtyEndpoint(device_id, tmp_path / f"{device_id}.tty")
-        device = MrzReaderDevice(device_id=device_id, seed=SEED, endpoint=endpoint, **settings)
-        await device.start()
-        started.append(device)
-        return device
+        return await pty_devices.start(MrzReaderDevice, device_id=device_id, seed=SEED, **settings)
 
-    yield start
-    for device in started:
-        await device.stop()
+    return start
 
 
 @contextlib.asynccontextmanager

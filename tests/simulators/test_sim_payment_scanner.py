@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 import serial_asyncio
+from support.pty_devices import PtyDevices
 
 from hallgw_protocols.payment_scanner import (
     CodeScan,
@@ -70,20 +70,12 @@ StartScanner = Callable[..., Awaitable[PaymentScannerDevice]]
 
 
 @pytest.fixture
-async def start_scanner(tmp_path: Path) -> AsyncIterator[StartScanner]:
-    started: list[PaymentScannerDevice] = []
-
+def start_scanner(pty_devices: PtyDevices) -> StartScanner:
     async def start(*, device_id: str = "pay-01", **settings: Any) -> PaymentScannerDevice:
         settings.setdefault("baud", 0)
-        endpoint = PtyEndpoint(device_id, tmp_path / f"{device_id}.tty")
-        device = PaymentScannerDevice(device_id=device_id, seed=SEED, endpoint=endpoint, **settings)
-        await device.start()
-        started.append(device)
-        return device
+        return await pty_devices.start(PaymentScannerDevice, device_id=device_id, seed=SEED, **settings)
 
-    yield start
-    for device in started:
-        await device.stop()
+    return start
 
 
 @contextlib.asynccontextmanager

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import serial_asyncio
+from support.pty_devices import PtyDevices
 
 from hallgw_protocols import NEED_DATA, RemoteProtocolError, Role
 from hallgw_protocols.escpos import (
@@ -76,20 +77,12 @@ class Host:
 
 
 @pytest.fixture
-async def start_printer(tmp_path: Path) -> AsyncIterator[StartPrinter]:
-    started: list[TicketPrinterDevice] = []
-
+def start_printer(pty_devices: PtyDevices) -> StartPrinter:
     async def start(*, device_id: str = "tp-01", **settings: Any) -> TicketPrinterDevice:
         settings.setdefault("baud", 0)
-        endpoint = PtyEndpoint(device_id, tmp_path / f"{device_id}.tty")
-        device = TicketPrinterDevice(device_id=device_id, seed=SEED, endpoint=endpoint, **settings)
-        await device.start()
-        started.append(device)
-        return device
+        return await pty_devices.start(TicketPrinterDevice, device_id=device_id, seed=SEED, **settings)
 
-    yield start
-    for device in started:
-        await device.stop()
+    return start
 
 
 @contextlib.asynccontextmanager
