@@ -21,7 +21,7 @@ on until the deadline, which ends in NO_PAYMENT_CODE.
 
 A payment code is payment data. It lives in memory only while it may still
 be taken: scans older than ``freshness`` seconds are forgotten (the reader
-task checks every ``EXPIRE_TICK`` while any are kept), a taken scan is
+task checks every ``EXPIRE_TICK`` of :mod:`~hallgw_daemon.drivers.scanning` while any are kept), a taken scan is
 dropped at once, and a detach clears them all. It never reaches a log line,
 a trace (only "payment code scan (18 chars, WECHAT_PAY)", marked masked), an
 exception or an error message (the codec's messages never quote a line).
@@ -34,26 +34,21 @@ waiting then fails with LINK_LOST.
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import dataclasses
 from collections.abc import Callable, Mapping
-from typing import ClassVar, Final
+from typing import ClassVar
 
 from hallgw_daemon.config import ScannerOptions
 from hallgw_daemon.core.errors import LinkLostError, NoPaymentCodeError
 from hallgw_daemon.core.model import DeviceKind
-from hallgw_daemon.drivers.base import Direction, Driver, DriverContext, TraceRecord, register_driver, stream_of
+from hallgw_daemon.drivers.base import Direction, DriverContext, TraceRecord, register_driver
+from hallgw_daemon.drivers.scanning import ScanningDriver
 from hallgw_daemon.logging import get_logger
-from hallgw_daemon.transports import ByteStream, LinkClosedError, Transport
-from hallgw_protocols.payment_scanner import CodeScan, Framing, PaymentCode, ScanError, ScanEvent, ScanLineCollector
+from hallgw_protocols.payment_scanner import CodeScan, Framing, PaymentCode, ScanError, ScanLineCollector
 
 log = get_logger(__name__)
 
-MAX_KEPT: Final = 4
-"""Scans kept waiting for a request; older ones are dropped first."""
-EXPIRE_TICK: Final = 0.25
-"""How often an unfinished line and the kept scans are checked for age."""
 
 ProgressFn = Callable[[str, str], None]
 
@@ -76,97 +71,35 @@ class _Scan:
 
 
 @register_driver
-class PaymentScannerDriver(Driver):
+class PaymentScannerDriver(ScanningDriver[_Scan]):
     """A send-only serial payment-code scanner (see the module docstring)."""
 
     kind: ClassVar[DeviceKind] = DeviceKind.PAYMENT_SCANNER
+    what: ClassVar[str] = "payment scanner"
     freshness: ClassVar[float] = 5.0
     """Seconds a scan stays usable by a request that starts after it; then it is forgotten."""
 
     def __init__(self, ctx: DriverContext) -> None:
-        super().__init__(ctx)
         self.framing = framing_of(ctx.scanner)
-        self._link: ByteStream | None = None
-        self._codec = ScanLineCollector(self.framing)
-        self._scans: collections.deque[_Scan] = collections.deque(maxlen=MAX_KEPT)
-        self._arrived = asyncio.Event()
-        self._closed: asyncio.Future[str] | None = None
-        self._task: asyncio.Task[None] | None = None
+        super().__init__(ctx)
 
-    def attach(self, transport: Transport) -> None:
-        self._link = stream_of(transport, self.ctx.device_id)
-        self._codec = ScanLineCollector(self.framing)
-        self._closed = asyncio.get_running_loop().create_future()
-        self._task = asyncio.create_task(self._read_loop(self._link), name=f"payscan-read:{self.ctx.device_id}")
+    def _new_codec(self) -> ScanLineCollector:
+        return ScanLineCollector(self.framing)
 
     async def identify(self, *, timeout: float) -> Mapping[str, str]:
         await self.probe(timeout=timeout)
         return {"terminator": self.framing.terminator}
 
-    async def probe(self, *, timeout: float) -> None:
-        if self._closed is None or self._closed.done():
-            raise LinkLostError("the payment scanner's link is closed", device_id=self.ctx.device_id)
-
-    async def wait_closed(self) -> str:
-        if self._closed is None:
-            raise LinkLostError("the device went offline (its link is closed)", device_id=self.ctx.device_id)
-        return await asyncio.shield(self._closed)
-
-    def drop_personal_data(self) -> None:
-        """The visit ended: a code scanned and not taken must not serve the next applicant."""
-        self._scans.clear()
-
-    async def detach(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        link, self._link = self._link, None
-        if link is not None:
-            await link.close()
-        self._lost("detached")
-
-    @property
-    def kept(self) -> int:
-        """Scans held in memory right now (for tests and diagnostics; never their codes)."""
-        return len(self._scans)
-
-    def _lost(self, reason: str) -> None:
-        self._scans.clear()
-        if self._closed is not None and not self._closed.done():
-            self._closed.set_result(reason)
-        self._arrived.set()  # wake a waiting request: it sees the link is gone
-
-    async def _read_loop(self, link: ByteStream) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            while True:
-                tick = EXPIRE_TICK if self._codec.busy or self._scans else None
-                try:
-                    async with asyncio.timeout(tick):
-                        data = await link.read()
-                except TimeoutError:
-                    self._handle(self._codec.expire(loop.time()))
-                    self._forget_old(loop.time())
-                    continue
-                self._handle(self._codec.feed(data, loop.time()))
-        except LinkClosedError as err:
-            self._lost(str(err))
-
-    def _handle(self, events: list[ScanEvent]) -> None:
-        now = asyncio.get_running_loop().time()
-        for event in events:
-            if isinstance(event, CodeScan):
-                scan = _Scan(now, PaymentCode.of(event.text))
-            else:
-                assert isinstance(event, ScanError)  # noqa: S101 - the codec's only other event
-                # The codec's messages never quote the line: safe to log.
-                log.info("payment scan failed", device_id=self.ctx.device_id, error=event.message)
-                scan = _Scan(now, None, event.message)
-            self._trace(scan)
-            self._scans.append(scan)
-            self._arrived.set()
+    def _scan_of(self, event: object, now: float) -> _Scan:
+        if isinstance(event, CodeScan):
+            scan = _Scan(now, PaymentCode.of(event.text))
+        else:
+            assert isinstance(event, ScanError)  # noqa: S101 - the codec's only other event
+            # The codec's messages never quote the line: safe to log.
+            log.info("payment scan failed", device_id=self.ctx.device_id, error=event.message)
+            scan = _Scan(now, None, event.message)
+        self._trace(scan)
+        return scan
 
     def _trace(self, scan: _Scan) -> None:
         if not self.ctx.taps:
@@ -182,10 +115,6 @@ class PaymentScannerDriver(Driver):
             rec = TraceRecord(direction=Direction.FROM_DEVICE, summary="payment scan error", error=scan.error)
         for tap in tuple(self.ctx.taps):
             tap(rec)
-
-    def _forget_old(self, now: float) -> None:
-        while self._scans and self._scans[0].time < now - type(self).freshness:
-            self._scans.popleft()
 
     async def take_code(self, *, since: float, until: float, progress: ProgressFn) -> PaymentCode:
         """The first code scanned at or after ``since`` (loop time), waiting until ``until`` for one.
